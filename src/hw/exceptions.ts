@@ -16,7 +16,7 @@ import { SYS } from './isa/sysregs.ts';
 import type { Access, FaultKind } from './mmu.ts';
 
 /** Fields every trap has. */
-interface TrapBase {
+export interface TrapBase {
   /** Exception level the CPU was at. */
   readonly from: ExceptionLevel;
   /** Exception level that takes it. */

@@ -18,7 +18,7 @@ const BRANCH_MASK = BRANCH_SIZE - 1;
 const LEAF_MASK = LEAF_SIZE - 1;
 
 /** A radix node: a leaf of words, or an inner node of 16 children. */
-type Node = readonly number[] | readonly Node[];
+export type RadixNode = readonly number[] | readonly RadixNode[];
 
 /** An immutable array of `size` words, all initially zero. */
 export interface WordStore {
@@ -26,13 +26,13 @@ export interface WordStore {
   readonly size: number;
   /** Inner levels above the leaves. */
   readonly depth: number;
-  readonly root: Node;
+  readonly root: RadixNode;
 }
 
 /** ZERO[d]: the all-zero subtree of height d, shared by every store (it is never mutated). */
-const ZERO: readonly Node[] = (() => {
-  const levels: Node[] = [new Array<number>(LEAF_SIZE).fill(0)];
-  for (let d = 1; d <= 8; d++) levels.push(new Array<Node>(BRANCH_SIZE).fill(levels[d - 1]!));
+const ZERO: readonly RadixNode[] = (() => {
+  const levels: RadixNode[] = [new Array<number>(LEAF_SIZE).fill(0)];
+  for (let d = 1; d <= 8; d++) levels.push(new Array<RadixNode>(BRANCH_SIZE).fill(levels[d - 1]!));
   return levels;
 })();
 
@@ -47,20 +47,20 @@ export function emptyStore(size: number): WordStore {
 /** Reads word `index`; outside [0, size) reads 0 (callers check bounds first). */
 export function readWord(store: WordStore, index: number): number {
   if (index < 0 || index >= store.size) return 0;
-  let node: Node = store.root;
+  let node: RadixNode = store.root;
   for (let shift = LEAF_BITS + BRANCH_BITS * (store.depth - 1); shift >= LEAF_BITS; shift -= BRANCH_BITS) {
-    node = (node as readonly Node[])[(index >>> shift) & BRANCH_MASK]!;
+    node = (node as readonly RadixNode[])[(index >>> shift) & BRANCH_MASK]!;
   }
   return (node as readonly number[])[index & LEAF_MASK]!;
 }
 
-function setPath(node: Node, index: number, shift: number, value: number): Node {
+function setPath(node: RadixNode, index: number, shift: number, value: number): RadixNode {
   if (shift < LEAF_BITS) {
     const leaf = (node as readonly number[]).slice();
     leaf[index & LEAF_MASK] = value;
     return leaf;
   }
-  const inner = (node as readonly Node[]).slice();
+  const inner = (node as readonly RadixNode[]).slice();
   const slot = (index >>> shift) & BRANCH_MASK;
   inner[slot] = setPath(inner[slot]!, index, shift - BRANCH_BITS, value);
   return inner;
@@ -97,7 +97,7 @@ export function writeWords(store: WordStore, index: number, words: readonly numb
  * zero subtrees (for canonical encodings and fingerprints of sparse memories).
  */
 export function forEachNonZero(store: WordStore, visit: (index: number, value: number) => void): void {
-  const walk = (node: Node, level: number, base: number): void => {
+  const walk = (node: RadixNode, level: number, base: number): void => {
     if (node === ZERO[level]) return;
     if (level === 0) {
       const leaf = node as readonly number[];
@@ -108,7 +108,7 @@ export function forEachNonZero(store: WordStore, visit: (index: number, value: n
       return;
     }
     const span = LEAF_SIZE * BRANCH_SIZE ** (level - 1);
-    const children = node as readonly Node[];
+    const children = node as readonly RadixNode[];
     for (let i = 0; i < BRANCH_SIZE; i++) walk(children[i]!, level - 1, base + i * span);
   };
   walk(store.root, store.depth, 0);

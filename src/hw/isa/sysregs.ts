@@ -53,7 +53,8 @@ export const TIMER_CTL = { ENABLE: 1, IMASK: 2, ISTATUS: 4 } as const;
 /** Value ICC_IAR returns when nothing is pending. */
 export const SPURIOUS_IRQ = 1023;
 
-const defs = [
+/** The register table, in encoding order (the source of {@link SYSREGS}). */
+export const SYSREG_TABLE = [
   { name: 'TPIDR_EL0', level: 0, readable: true, writable: true, trapBit: 0, computed: false, doc: 'user thread pointer' },
   { name: 'CNTVCT', level: 0, readable: true, writable: false, trapBit: 0, computed: true, doc: 'virtual count: counter − CNTVOFF_EL2' },
   { name: 'SCTLR_EL1', level: 1, readable: true, writable: true, trapBit: HCR.TVM, computed: false, doc: 'bit 0 M: stage-1 translation on' },
@@ -89,13 +90,13 @@ const defs = [
 ] as const satisfies ReadonlyArray<Omit<SysRegInfo, 'id'>>;
 
 /** Every system register, indexed by its encoding. */
-export const SYSREGS: readonly SysRegInfo[] = defs.map((d, id): SysRegInfo => ({ ...d, id }));
+export const SYSREGS: readonly SysRegInfo[] = SYSREG_TABLE.map((d, id): SysRegInfo => ({ ...d, id }));
 
 /** Number of system registers; ids at or above this decode as UNDEFINED. */
 export const SYSREG_COUNT = SYSREGS.length;
 
 /** The name of a system register. */
-export type SysRegName = (typeof defs)[number]['name'];
+export type SysRegName = (typeof SYSREG_TABLE)[number]['name'];
 
 /** System-register numbers by name: `SYS.TTBR0_EL1`, ... */
 export const SYS = Object.fromEntries(SYSREGS.map((r) => [r.name, r.id])) as Readonly<Record<SysRegName, number>>;

@@ -1,0 +1,91 @@
+/**
+ * The `mkhv` command line. Each command is a function of its arguments that prints through
+ * an {@link Io} and returns an exit code: 0 success, 1 a check failed, 2 bad usage or input
+ * (with a one-line message naming the problem, never a stack trace).
+ *
+ * @module
+ */
+import { runHardwareDemo } from './demos/hardware.ts';
+import { EXIT, type Io } from './io.ts';
+
+export type { Io } from './io.ts';
+
+const VERSION = '0.1.0';
+
+interface Command {
+  readonly summary: string;
+  readonly help: string;
+  readonly run: (args: readonly string[], io: Io) => number | Promise<number>;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  demo: {
+    summary: 'run the built-in demonstrations and print readable traces',
+    help: [
+      'usage: mkhv demo [hardware]',
+      '',
+      'Runs built-in demonstrations step by step and prints one line per step.',
+      '  hardware   a tiny EL1 kernel and an EL0 program: system calls, a page fault',
+      '             served by mapping the page, a timer interrupt (the default)',
+    ].join('\n'),
+    run: (args, io) => {
+      const which = args[0] ?? 'hardware';
+      if (args.length > 1) return usage(io, `demo: unexpected argument '${args[1]}'`);
+      if (which !== 'hardware') return usage(io, `demo: unknown demo '${which}' (known: hardware)`);
+      runHardwareDemo(io.out);
+      return EXIT.OK;
+    },
+  },
+};
+
+function usage(io: Io, message: string): number {
+  io.err(`mkhv: ${message}`);
+  io.err(`Try 'mkhv --help'.`);
+  return EXIT.USAGE;
+}
+
+function overview(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return [
+    'mkhv — an executable, model-checked reference of a microkernel and a hypervisor',
+    '',
+    'usage: mkhv <command> [options]',
+    '',
+    'commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'options:',
+    '  --help, -h     show this help, or a command\'s help after the command',
+    '  --version      print the version',
+  ].join('\n');
+}
+
+/** Runs the command line `args` (without the program name); returns the exit code. */
+export async function main(args: readonly string[], io: Io): Promise<number> {
+  const [first, ...rest] = args;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    io.out(overview());
+    return first === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (first === '--version') {
+    io.out(VERSION);
+    return EXIT.OK;
+  }
+  const command = COMMANDS[first];
+  if (command === undefined) {
+    return usage(io, first.startsWith('-') ? `unknown option '${first}'` : `unknown command '${first}'`);
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(command.help);
+    return EXIT.OK;
+  }
+  const unknownOption = rest.find((a) => a.startsWith('-'));
+  if (unknownOption !== undefined) return usage(io, `${first}: unknown option '${unknownOption}'`);
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    // A defect, not bad input: say so in one line rather than dump a stack.
+    io.err(`mkhv: internal error in '${first}': ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT.FAILED;
+  }
+}

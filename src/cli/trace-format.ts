@@ -1,0 +1,51 @@
+/**
+ * Human-readable lines for execution steps: what ran, what it changed, where it trapped.
+ *
+ * @module
+ */
+import { SYSREGS, type ExecResult, type Machine, type Trap } from '../hw/index.ts';
+
+const hex8 = (v: number): string => (v >>> 0).toString(16).padStart(8, '0');
+const hex = (v: number): string => '0x' + (v >>> 0).toString(16);
+
+/** One line describing a trap. */
+export function describeTrap(t: Trap): string {
+  const route = `EL${t.from}→EL${t.to}`;
+  switch (t.kind) {
+    case 'svc':
+    case 'hvc':
+      return `${t.kind.toUpperCase()} #${t.imm} ${route}`;
+    case 'undefined':
+      return `UNDEFINED ${route}`;
+    case 'wfi':
+      return `WFI trapped ${route}`;
+    case 'sysreg':
+      return `${t.write ? 'MSR' : 'MRS'} ${SYSREGS[t.sysreg]?.name ?? t.sysreg} trapped ${route}`;
+    case 'tlbi':
+      return `TLBI ${t.scope} trapped ${route}`;
+    case 'irq':
+      return `${t.virtual ? 'virtual ' : ''}IRQ ${route}`;
+    case 'abort': {
+      const where = t.ipa === null ? hex(t.va) : `${hex(t.va)} (IPA ${hex(t.ipa)})`;
+      return `${t.access} abort: stage-${t.stage} ${t.fault} fault at ${where} ${route}`;
+    }
+  }
+}
+
+/** One line for a step: index, level, pc, instruction, then its effects and trap. */
+export function describeStep(index: number, r: ExecResult, instruction: string, after: Machine): string {
+  const rec = r.record;
+  const effects: string[] = [];
+  if (rec.regWrite !== null) effects.push(`r${rec.regWrite.reg} ← ${hex(rec.regWrite.value)}`);
+  if (rec.sysregWrite !== null) effects.push(`${SYSREGS[rec.sysregWrite.sysreg]?.name ?? rec.sysregWrite.sysreg} ← ${hex(rec.sysregWrite.value)}`);
+  const mem = rec.memAccess;
+  if (mem !== null) {
+    const target = mem.device === null ? `[${hex(mem.va)}]` : `${after.devices[mem.device]?.kind ?? 'device'}[${hex(mem.va)}]`;
+    effects.push(mem.access === 'load' ? `${target} → ${hex(mem.value)}` : `${target} ← ${hex(mem.value)}`);
+  }
+  if (r.ops.includes('tlbMiss')) effects.push('TLB miss');
+  if (r.trap !== null) effects.push(`⇒ ${describeTrap(r.trap)}`);
+  if (rec.status === 'retired' && rec.nextEl !== rec.el) effects.push(`⇒ EL${rec.nextEl} at ${hex(rec.nextPc)}`);
+  const head = `${String(index).padStart(4)}  EL${rec.el} ${hex8(rec.pc)}  ${instruction.padEnd(26)}`;
+  return effects.length === 0 ? head.trimEnd() : `${head} ${effects.join(', ')}`;
+}
