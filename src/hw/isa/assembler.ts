@@ -62,7 +62,8 @@ const REG_ALIASES: Readonly<Record<string, number>> = { zero: 0, lr: 14, sp: 15 
 
 function parseRegister(t: Token, line: number): number {
   const name = t.text.toLowerCase();
-  if (name in REG_ALIASES) return REG_ALIASES[name]!;
+  // Own properties only: `constructor`, `__proto__`, ... are not registers.
+  if (Object.hasOwn(REG_ALIASES, name)) return REG_ALIASES[name]!;
   const m = /^r(\d{1,2})$/.exec(name);
   if (m === null || Number(m[1]) > 15) fail(line, t.column, `expected a register r0..r15, found '${t.text}'`);
   return Number(m[1]);
@@ -163,10 +164,11 @@ function target(t: Token, s: Statement, labels: ReadonlyMap<string, number>, pc:
 }
 
 function memOperand(t: Token, line: number): { imm: number; rs1: number } {
-  const m = /^(.*)\(\s*([^)]+?)\s*\)$/.exec(t.text);
+  const m = /^(.*)(\(\s*)([^)]+?)\s*\)$/.exec(t.text);
   if (m === null) fail(line, t.column, `expected offset(register), found '${t.text}'`);
   const off = m[1]!.trim() === '' ? 0 : immediate({ text: m[1]!.trim(), column: t.column }, line);
-  return { imm: off, rs1: parseRegister({ text: m[2]!, column: t.column + m[1]!.length + 1 }, line) };
+  // HW-ASM-4: the register's column is after the offset, the parenthesis and any blanks.
+  return { imm: off, rs1: parseRegister({ text: m[3]!, column: t.column + m[1]!.length + m[2]!.length }, line) };
 }
 
 function sysreg(t: Token, line: number): number {
