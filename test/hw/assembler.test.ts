@@ -598,3 +598,27 @@ describe('assemble is total (HW-ASM-4)', () => {
     fc.assert(fc.property(fc.array(arbTokenLine, { maxLength: 8 }), (ls) => expectWellFormed(ls.join('\n'))));
   });
 });
+
+describe('the first error in the source is the one reported (HW-ASM-4)', () => {
+  it('HW-ASM-4: an error found in the encoding pass on an earlier line wins over a label error on a later line', () => {
+    const e = assembleError(lines('frob', 'a: nop', 'a: nop'));
+    expect([e.line, e.column]).toEqual([1, 1]);
+  });
+
+  it('HW-ASM-4: errors on two lines: the earlier is reported, whichever pass finds it', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), (padA, padB) => {
+        const filler = Array.from({ length: padA }, () => 'nop');
+        const between = Array.from({ length: padB }, () => 'nop');
+        const source = lines('x: nop', ...filler, 'addi r1, r1, 1000000', ...between, 'x: nop');
+        const e = assembleError(source);
+        expect(e.line).toBe(padA + 2);
+      }),
+    );
+  });
+
+  it('HW-ASM-2: .zero and .align take exactly one operand', () => {
+    expect(assembleError('.zero 1, 2')).toMatchObject({ line: 1, column: 10 });
+    expect(assembleError('.align 2, 3')).toMatchObject({ line: 1, column: 11 });
+  });
+});

@@ -134,6 +134,9 @@ function sizeOf(mnemonic: Token, operands: readonly Token[], line: number, addre
   const m = mnemonic.text.toLowerCase();
   if (m === 'li' || m === 'la') return 2;
   if (m === '.word') return operands.length;
+  if ((m === '.zero' || m === '.align') && operands.length > 1) {
+    fail(line, operands[1]!.column, `${m} takes one operand, found ${operands.length}`);
+  }
   if (m === '.zero') {
     const n = operands[0] === undefined ? -1 : immediate(operands[0], line);
     if (n < 0 || n > 1 << 20) fail(line, operands[0]?.column ?? mnemonic.column, '.zero needs a count from 0 to 1048576');
@@ -287,41 +290,66 @@ function lower(s: Statement, labels: ReadonlyMap<string, number>): (Instruction 
   }
 }
 
+/** Runs `step`, turning a positioned failure into an entry of `errors`. */
+function collecting(errors: AsmError[], step: () => void): void {
+  try {
+    step();
+  } catch (e) {
+    if (!(e instanceof Failure)) throw e;
+    errors.push(e.error);
+  }
+}
+
+function encodeStatement(s: Statement, labels: ReadonlyMap<string, number>, words: number[], lines: number[]): void {
+  for (const item of lower(s, labels)) {
+    if (typeof item === 'number') {
+      words.push(item);
+    } else {
+      const w = encode(item);
+      if (E.isLeft(w)) {
+        const field = w.left.path;
+        const col = field === 'rd' || field === 'rs2' || field === 'rs' ? s.operands[0]?.column : s.operands[s.operands.length - 1]?.column;
+        fail(s.line, col ?? s.mnemonic.column, w.left.message);
+      }
+      words.push(w.right);
+    }
+    lines.push(s.line);
+  }
+}
+
+/**
+ * Two passes: addresses and labels, then encoding. Each line is assembled even after an
+ * error, so that the error reported is the first in the source (HW-ASM-4), whichever pass
+ * found it.
+ */
 function assembleOrThrow(source: string, origin: number): Program {
+  const errors: AsmError[] = [];
   const statements: Statement[] = [];
   const labels = new Map<string, number>();
   let address = origin;
   source.split(/\r?\n/).forEach((text, i) => {
     const line = i + 1;
-    const { label, mnemonic, operands } = tokenize(text);
-    if (label !== null) {
-      if (labels.has(label.text)) fail(line, label.column, `label '${label.text}' is already defined`);
-      labels.set(label.text, address >>> 0);
-    }
-    if (mnemonic === null) return;
-    const size = sizeOf(mnemonic, operands, line, address);
-    statements.push({ line, mnemonic, operands, address, size });
-    address += 4 * size;
-    if (address > 2 ** 32) fail(line, mnemonic.column, 'program runs past the end of the 32-bit address space');
+    collecting(errors, () => {
+      const { label, mnemonic, operands } = tokenize(text);
+      if (label !== null) {
+        if (labels.has(label.text)) fail(line, label.column, `label '${label.text}' is already defined`);
+        labels.set(label.text, address >>> 0);
+      }
+      if (mnemonic === null) return;
+      const size = sizeOf(mnemonic, operands, line, address);
+      statements.push({ line, mnemonic, operands, address, size });
+      address += 4 * size;
+      if (address > 2 ** 32) fail(line, mnemonic.column, 'program runs past the end of the 32-bit address space');
+    });
   });
   const words: number[] = [];
   const lines: number[] = [];
-  for (const s of statements) {
-    for (const item of lower(s, labels)) {
-      if (typeof item === 'number') {
-        words.push(item);
-      } else {
-        const w = encode(item);
-        if (E.isLeft(w)) {
-          const field = w.left.path;
-          const col = field === 'rd' || field === 'rs2' || field === 'rs' ? s.operands[0]?.column : s.operands[s.operands.length - 1]?.column;
-          fail(s.line, col ?? s.mnemonic.column, w.left.message);
-        }
-        words.push(w.right);
-      }
-      lines.push(s.line);
-    }
-  }
+  for (const s of statements) collecting(errors, () => encodeStatement(s, labels, words, lines));
+  const first = errors.reduce<AsmError | null>(
+    (best, e) => (best === null || e.line < best.line || (e.line === best.line && e.column < best.column) ? e : best),
+    null,
+  );
+  if (first !== null) throw new Failure(first);
   return { origin, words, labels: Object.fromEntries(labels), lines };
 }
 
