@@ -77,7 +77,10 @@ export function walk(
   tableToPa?: (entryAddr: number) => number,
 ): WalkHit | WalkMiss {
   const { pageTableLevels: levels, pageTableIndexBits: bits } = geo.config;
-  if (geo.vaBits < 32 && addr >= 2 ** geo.vaBits) return { ok: false, fault: 'translation', level: 0, reads: 0 };
+  // HW-MMU-9: out of range faults at level 0. No `vaBits < 32` shortcut: with 32-bit
+  // addresses an IPA built from a large ppn can reach 2^32 and above, and the index masks
+  // below would silently wrap it.
+  if (addr >= 2 ** geo.vaBits) return { ok: false, fault: 'translation', level: 0, reads: 0 };
   const mask = (1 << bits) - 1;
   let table = rootPpn;
   let reads = 0;
