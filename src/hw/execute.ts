@@ -167,7 +167,8 @@ function interruptTakenAt(cpu: Cpu, to: 1 | 2): boolean {
 }
 
 function reject(m: Machine, c: number, error: MkhvError): ExecResult {
-  const cpu = m.cpus[0]!;
+  // HW-EXEC-2: the record shows the requested CPU's own pc and EL (CPU 0's when `c` is not a CPU).
+  const cpu = m.cpus[c] ?? m.cpus[0]!;
   return {
     machine: m,
     record: {
