@@ -165,7 +165,7 @@ function validateDevice(raw: unknown, i: number, irqLines: number, wordsPerFrame
       return E.isLeft(sectors) ? sectors : E.right({ kind, irq: irq.right, sectors: sectors.right });
     }
     case 'nic': {
-      const rxQueue = integerIn(raw, 'rxQueue', `${path}.rxQueue`, 0, 64);
+      const rxQueue = integerIn(raw, 'rxQueue', `${path}.rxQueue`, 1, 64);
       return E.isLeft(rxQueue) ? rxQueue : E.right({ kind, irq: irq.right, rxQueue: rxQueue.right });
     }
   }

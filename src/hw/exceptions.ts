@@ -79,6 +79,8 @@ export function faultStatus(fault: FaultKind, level: number): number {
       return 0x21;
     case 'external':
       return 0x10;
+    case 'addressSize':
+      return 0x00 + level;
   }
 }
 

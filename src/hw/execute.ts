@@ -31,7 +31,7 @@ import { classifyPage, withCpu, type Machine } from './machine.ts';
 import { readWord, writeWord } from './memory.ts';
 import { tlbiMatcher, tlbRemove, type Tlb, type TlbEntry } from './tlb.ts';
 import { currentVmidTag, translate, type TranslationFault } from './translate.ts';
-import type { Access } from './mmu.ts';
+import type { Access, FaultKind } from './mmu.ts';
 
 /** How a step ended. */
 export type StepStatus =
@@ -148,9 +148,7 @@ function setRegFast(regs: readonly number[], rd: number, value: number): readonl
 
 /**
  * The interrupt CPU `c` takes now, if any (HW-IRQ-8): physical interrupts go to EL2 under
- * HCR.IMO and to EL1 otherwise; virtual ones (HCR.IMO only) to EL1. An interrupt aimed at a
- * level above the current one is taken regardless of PSTATE.I; one aimed at the current
- * level only when I is clear; one aimed below is not taken.
+ * HCR.IMO and to EL1 otherwise; virtual ones (HCR.IMO, EL0 or EL1 only) to EL1.
  */
 export function interruptToTake(m: Machine, c: number, cpu: Cpu): { to: 1 | 2; virtual: boolean } | null {
   const imo = (cpu.sys[SYS.HCR_EL2]! & HCR.IMO) !== 0;
@@ -162,8 +160,13 @@ export function interruptToTake(m: Machine, c: number, cpu: Cpu): { to: 1 | 2; v
   return null;
 }
 
+/**
+ * HW-IRQ-8: PSTATE.I masks interrupts aimed at EL1 (from EL0 or EL1) and at the current
+ * level; an interrupt routed to EL2 from below is never masked; none is taken below.
+ */
 function interruptTakenAt(cpu: Cpu, to: 1 | 2): boolean {
-  return to > cpu.el || (to === cpu.el && !cpu.irqMasked);
+  if (to === 2 && cpu.el < 2) return true;
+  return to >= cpu.el && !cpu.irqMasked;
 }
 
 function reject(m: Machine, c: number, error: MkhvError): ExecResult {
@@ -277,7 +280,7 @@ function dataAbort(s: Step, cpu: Cpu, access: Access, va: number, rt: number, f:
  * faults to the current level's handler — EL1 from EL0 or EL1, EL2 at EL2 — except that an
  * external abort under stage 2 goes to EL2, which owns the physical map.
  */
-function abortTarget(cpu: Cpu, stage: 1 | 2, fault: string): 1 | 2 {
+function abortTarget(cpu: Cpu, stage: 1 | 2, fault: FaultKind): 1 | 2 {
   if (cpu.el === 2 || stage === 2) return 2;
   if (fault === 'external' && (cpu.sys[SYS.HCR_EL2]! & HCR.VM) !== 0) return 2;
   return 1;

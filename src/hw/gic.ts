@@ -12,7 +12,9 @@
  */
 import { FIRST_SHARED_IRQ, IRQ_IPI, IRQ_PHYS_TIMER, IRQ_VIRT_TIMER } from './config.ts';
 import type { Cpu } from './cpu.ts';
-import { SPURIOUS_IRQ, SYS, TIMER_CTL } from './isa/sysregs.ts';
+import { HCR, SPURIOUS_IRQ, SYS, TIMER_CTL } from './isa/sysregs.ts';
+
+const HCR_IMO = HCR.IMO;
 
 export interface Gic {
   /** Shared lines enabled (bit n = ID n). */
@@ -84,14 +86,17 @@ export function deliverable(gic: Gic, c: number, cpu: Cpu): number {
   return 31 - Math.clz32(ready & -ready);
 }
 
-/** Whether anything at all is pending for CPU `c`, masked or not (what wakes WFI, HW-IRQ-8). */
+/**
+ * Whether anything is pending for CPU `c`, masked or not (what wakes WFI, HW-IRQ-8). Virtual
+ * interrupts count only where they could be taken: under HCR.IMO, at EL0 or EL1.
+ */
 export function anyPending(gic: Gic, c: number, cpu: Cpu): boolean {
   return (
     (gic.ipiPending & bit(c)) !== 0 ||
     physTimer(cpu) ||
     virtTimer(cpu) ||
     (gic.pending & gic.enabled & sharedMaskFor(gic, c)) !== 0 ||
-    cpu.sys[SYS.ICH_PEND_EL2] !== 0
+    (cpu.sys[SYS.ICH_PEND_EL2] !== 0 && cpu.el <= 1 && (cpu.sys[SYS.HCR_EL2]! & HCR_IMO) !== 0)
   );
 }
 

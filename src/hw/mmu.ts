@@ -43,7 +43,10 @@ export function makeBase(rootPpn: number, tag: number): number {
 }
 
 /** Why a translation failed. */
-export type FaultKind = 'translation' | 'permission' | 'alignment' | 'external';
+export type FaultKind = 'translation' | 'permission' | 'alignment' | 'external' | 'addressSize';
+
+/** Why a walk stopped. */
+export type WalkFaultKind = 'translation' | 'external' | 'addressSize';
 
 /** A completed one-stage walk. */
 export interface WalkHit {
@@ -59,7 +62,7 @@ export interface WalkHit {
 /** A walk that stopped. `level` is the table level (0 = root) where it stopped. */
 export interface WalkMiss {
   readonly ok: false;
-  readonly fault: 'translation' | 'external';
+  readonly fault: WalkFaultKind;
   readonly level: number;
   readonly reads: number;
 }
@@ -82,6 +85,7 @@ export function walk(
   // below would silently wrap it.
   if (addr >= 2 ** geo.vaBits) return { ok: false, fault: 'translation', level: 0, reads: 0 };
   const mask = (1 << bits) - 1;
+  const maxPages = 2 ** (32 - geo.offsetBits);
   let table = rootPpn;
   let reads = 0;
   for (let level = 0; level < levels; level++) {
@@ -94,6 +98,8 @@ export function walk(
     const entry = readWord(mem, pa >>> 2);
     reads++;
     if ((entry & PTE.P) === 0) return { ok: false, fault: 'translation', level, reads };
+    // HW-MMU-10: an entry naming a page at or beyond 2^32 is an address-size fault.
+    if (ptePpn(entry) >= maxPages) return { ok: false, fault: 'addressSize', level, reads };
     if (level === levels - 1) return { ok: true, page: ptePpn(entry), flags: entry & 0xf, reads };
     table = ptePpn(entry);
   }
@@ -127,7 +133,7 @@ export type RegimeWalk =
   | {
       readonly ok: false;
       readonly stage: 1 | 2;
-      readonly fault: 'translation' | 'external';
+      readonly fault: WalkFaultKind;
       readonly level: number;
       /** The fault hit while reading a stage-1 table through stage 2 (ARM S1PTW). */
       readonly onWalk: boolean;
@@ -147,7 +153,7 @@ export function walkRegime(geo: Geometry, mem: WordStore, regime: Regime, va: nu
   const pageBytes = geo.pageBytes;
   const nested = s1 !== null && s2 !== null;
   let s2Reads = 0;
-  let s2Fault: { fault: 'translation' | 'external'; level: number; ipa: number } | null = null;
+  let s2Fault: { fault: WalkFaultKind; level: number; ipa: number } | null = null;
   const stage2 = (ipa: number): number => {
     if (s2 === null) return ipa;
     const w = walk(geo, mem, s2.root, ipa);
@@ -157,7 +163,13 @@ export function walkRegime(geo: Geometry, mem: WordStore, regime: Regime, va: nu
       return -1;
     }
     // HW-MMU-7: stage 2 must let the walker read the table (P is enough to read).
-    return w.page * pageBytes + (ipa % pageBytes);
+    const pa = w.page * pageBytes + (ipa % pageBytes);
+    // HW-MMU-4: a stage-1 table that stage 2 places outside RAM is stage 2's fault.
+    if (pa >= geo.ramBytes) {
+      s2Fault = { fault: 'external', level: -1, ipa };
+      return -1;
+    }
+    return pa;
   };
   const count = (s1Reads: number) =>
     nested ? { reads: 0, nestedReads: s1Reads + s2Reads } : { reads: s1Reads + s2Reads, nestedReads: 0 };
@@ -167,8 +179,13 @@ export function walkRegime(geo: Geometry, mem: WordStore, regime: Regime, va: nu
   if (s1 !== null) {
     const w = walk(geo, mem, s1.root, va, s2 === null ? undefined : stage2);
     if (!w.ok) {
-      const f = s2Fault as { fault: 'translation' | 'external'; level: number; ipa: number } | null;
-      if (f !== null) return { ok: false, stage: 2, fault: f.fault, level: f.level, onWalk: true, ipa: f.ipa, ...count(w.reads) };
+      const f = s2Fault as { fault: WalkFaultKind; level: number; ipa: number } | null;
+      if (f !== null) {
+        // An external abort is reported at the stage-1 level being read; a stage-2 walk
+        // fault at the stage-2 level where it stopped.
+        const level = f.level < 0 ? w.level : f.level;
+        return { ok: false, stage: 2, fault: f.fault, level, onWalk: true, ipa: f.ipa, ...count(w.reads) };
+      }
       return { ok: false, stage: 1, fault: w.fault, level: w.level, onWalk: false, ipa: null, ...count(w.reads) };
     }
     ipn = w.page;

@@ -100,7 +100,7 @@ describe('the shipped machines (HW-CFG-6, HW-CFG-7)', () => {
       tinyWith({ tlbEntries: 1 }),
       tinyWith({ tlbEntries: 256 }),
       tinyWith({ irqLines: 4, devices: [{ kind: 'console', irq: 3 }] }),
-      tinyWith({ irqLines: 32, devices: [{ kind: 'nic', irq: 31, rxQueue: 0 }] }),
+      tinyWith({ irqLines: 32, devices: [{ kind: 'nic', irq: 31, rxQueue: 1 }] }),
       tinyWith({ pageTableLevels: 1, pageTableIndexBits: 1 }),
       tinyWith({ pageTableLevels: 4, pageTableIndexBits: 4 }), // 6 + 16 bits
       tinyWith({ devices: [] }),
@@ -230,7 +230,7 @@ describe('bad configurations get an error naming the field (HW-CFG-2..5)', () =>
     expectRejected(tinyWith({ devices: [{ kind: 'block', irq: 3, sectors: 0 }] }), 'devices[0].sectors');
     expectRejected(tinyWith({ devices: [{ kind: 'block', irq: 3 }] }), 'devices[0].sectors');
     expectRejected(demoWith({ devices: [{ kind: 'block', irq: 3, sectors: 16385 }] }), 'devices[0].sectors');
-    expectRejected(tinyWith({ devices: [{ kind: 'nic', irq: 3, rxQueue: -1 }] }), 'devices[0].rxQueue');
+    expectRejected(tinyWith({ devices: [{ kind: 'nic', irq: 3, rxQueue: 0 }] }), 'devices[0].rxQueue');
     expectRejected(tinyWith({ devices: [{ kind: 'nic', irq: 3, rxQueue: 65 }] }), 'devices[0].rxQueue');
   });
 });
@@ -322,7 +322,7 @@ const arbNearConfig: fc.Arbitrary<Raw> = fc.record(
       fc.oneof(
         fc.record({ kind: fc.constant('console'), irq: near(3, 12) }),
         fc.record({ kind: fc.constant('block'), irq: near(3, 12), sectors: near(1, 100) }),
-        fc.record({ kind: fc.constant('nic'), irq: near(3, 12), rxQueue: near(0, 64) }),
+        fc.record({ kind: fc.constant('nic'), irq: near(3, 12), rxQueue: near(1, 64) }),
       ),
       { maxLength: 3 },
     ),
@@ -370,7 +370,7 @@ function satisfiesRules(c: Raw): boolean {
     const irq = d['irq'] as number;
     if (irq < 3 || irq >= n('irqLines')) return false;
     if (d['kind'] === 'block') return (d['sectors'] as number) >= 1 && (d['sectors'] as number) * wpf <= 1 << 24;
-    if (d['kind'] === 'nic') return (d['rxQueue'] as number) >= 0 && (d['rxQueue'] as number) <= 64;
+    if (d['kind'] === 'nic') return (d['rxQueue'] as number) >= 1 && (d['rxQueue'] as number) <= 64;
     return true;
   };
   const isPow2 = [4, 8, 16, 32, 64, 128, 256, 512, 1024].includes(wpf);

@@ -128,10 +128,11 @@ describe('HW-IRQ-1 / HW-IRQ-2 / HW-IRQ-8: IDs, routing and taking', () => {
           [0, s0],
           [1, s1],
         ] as const) {
-          // HW-IRQ-8, restated: physical interrupts aim at EL2 under IMO, else EL1; one aimed
-          // above the current level is taken whatever I, at the current level only if I is clear.
+          // HW-IRQ-8, restated: physical interrupts aim at EL2 under IMO, else EL1; one routed
+          // to EL2 from below is taken whatever I; otherwise only if I is clear and it is aimed
+          // at the current level or above.
           const to: 1 | 2 = s.imo ? 2 : 1;
-          const expected = enabled && c === target && (to > s.el || (to === s.el && !s.masked));
+          const expected = enabled && c === target && ((to === 2 && s.el < 2) || (to >= s.el && !s.masked));
           const r = takes(m, c);
           if (!expected) {
             expect(r.trap, `cpu ${c}`).toBeNull();
@@ -390,11 +391,11 @@ describe('HW-IRQ-8 / HW-IRQ-9: HCR.IMO and the virtual interface', () => {
     expect(ack(patchCpu(m, 1, { el: 2 }), 1).value).toBe(4);
   });
 
-  it('HW-IRQ-8 / HW-IRQ-9: a pending virtual interrupt is taken at EL1 when I is clear (from EL0 always) as a virtual irq to EL1', () => {
+  it('HW-IRQ-8 / HW-IRQ-9: a pending virtual interrupt is taken at EL0 or EL1 when I is clear, as a virtual irq to EL1', () => {
     for (const [el, masked, taken] of [
       [1, false, true],
       [1, true, false],
-      [0, true, true],
+      [0, true, false],
       [0, false, true],
       [2, false, false],
     ] as const) {
@@ -440,7 +441,7 @@ describe('HW-IRQ-8 / HW-EXEC-5: WFI', () => {
     'an IPI': (m) => msrOk(patchCpu(m, 1, { el: 1 }), 1, SYS.ICC_SGIR, 0b01),
     'the physical timer': (m) => setSysRegs(m, 0, { [SYS.CNTP_CTL]: TIMER_CTL.ENABLE }),
     'the virtual timer': (m) => setSysRegs(m, 0, { [SYS.CNTV_CTL]: TIMER_CTL.ENABLE }),
-    'a virtual interrupt': (m) => setSysRegs(m, 0, { [SYS.ICH_PEND_EL2]: 1 << 4 }),
+    'a virtual interrupt under HCR.IMO': (m) => setSysRegs(m, 0, { [SYS.ICH_PEND_EL2]: 1 << 4, [SYS.HCR_EL2]: HCR.IMO }),
   };
   const nonWakers: Readonly<Record<string, Source>> = {
     'a line routed to the other CPU': (m) => raise(enable(m, 5, 1), 5),
@@ -449,6 +450,9 @@ describe('HW-IRQ-8 / HW-EXEC-5: WFI', () => {
     'a masked timer': (m) => setSysRegs(m, 0, { [SYS.CNTP_CTL]: TIMER_CTL.ENABLE | TIMER_CTL.IMASK }),
     'a timer not yet due': (m) => setSysRegs(m, 0, { [SYS.CNTP_CTL]: TIMER_CTL.ENABLE, [SYS.CNTP_CVAL]: 5 }),
     'time passing': (m) => ticks(m, 0, 3),
+    'a virtual interrupt without HCR.IMO': (m) => setSysRegs(m, 0, { [SYS.ICH_PEND_EL2]: 1 << 4 }),
+    'a virtual interrupt while waiting at EL2': (m) =>
+      patchCpu(setSysRegs(m, 0, { [SYS.ICH_PEND_EL2]: 1 << 4, [SYS.HCR_EL2]: HCR.IMO }), 0, { el: 2 }),
   };
 
   it('HW-EXEC-1 / HW-IRQ-8: a waiting CPU with nothing pending stays waiting and the step changes nothing', () => {
@@ -495,5 +499,26 @@ describe('HW-IRQ-8 / HW-EXEC-5: WFI', () => {
     m = loadWords(m, 0x40, [WFI]);
     const r = execute(m, 0);
     expect(cpu(r.machine, 0)).toMatchObject({ waiting: false, pc: 0x44 });
+  });
+});
+
+describe('HW-IRQ-8: PSTATE.I at EL0', () => {
+  it('HW-IRQ-8: I masks an EL1-routed interrupt at EL0, but not one routed to EL2 under HCR.IMO', () => {
+    for (const [imo, masked, taken] of [
+      [false, false, true],
+      [false, true, false],
+      [true, true, true],
+      [true, false, true],
+    ] as const) {
+      let m = machineAt(0, masked, imo ? HCR.IMO : 0);
+      m = { ...m, gic: configureLine(m.gic, 5, true, 0) };
+      m = raiseIrq(m, 5).machine;
+      const r = takes(m, 0);
+      if (!taken) {
+        expect(r.trap, `IMO=${imo} I=${masked}`).toBeNull();
+        continue;
+      }
+      expect(r.trap, `IMO=${imo} I=${masked}`).toMatchObject({ kind: 'irq', virtual: false, from: 0, to: imo ? 2 : 1 });
+    }
   });
 });

@@ -304,7 +304,7 @@ function checkFetch(m0: Machine, ctl: RefControls, va: number): void {
 // ---------------------------------------------------------------------------------------------
 
 describe('translation against the reference walker', () => {
-  it('HW-MMU-1..7, HW-MMU-9: translate with an empty TLB agrees with the reference walker (PA or fault, and walk ops)', () => {
+  it('HW-MMU-1..7, HW-MMU-9, HW-MMU-10: translate with an empty TLB agrees with the reference walker (PA or fault, and walk ops)', () => {
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const m = buildMachine(s);
@@ -320,7 +320,7 @@ describe('translation against the reference walker', () => {
     );
   });
 
-  it('HW-MMU-1..7, HW-MMU-9: injected LD/ST and real fetches agree with the reference walker end to end (value, memory, abort fields)', () => {
+  it('HW-MMU-1..7, HW-MMU-9, HW-MMU-10: injected LD/ST and real fetches agree with the reference walker end to end (value, memory, abort fields)', () => {
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const m = buildMachine(s);
@@ -354,6 +354,10 @@ describe('translation against the reference walker', () => {
       'translation:2:final',
       'permission:1:final',
       'permission:2:final',
+      'external:2:walk',
+      'addressSize:1:final',
+      'addressSize:2:walk',
+      'addressSize:2:final',
     ]) {
       expect(seen, key).toContain(key);
     }
@@ -575,21 +579,35 @@ describe('32-bit addresses (HW-MMU-9)', () => {
 
   const ctl: RefControls = { el: 1, sctlr: 1, hcr: 1, ttbr0: makeBase(1, 0), vttbr: makeBase(5, 0) };
 
-  it('HW-MMU-9, HW-MMU-7: a stage-1 table at an IPA of 2^32 or more is a stage-2 level-0 fault on the walk', () => {
+  it('HW-MMU-10: a stage-1 entry naming a table at 2^32 or more is an address-size fault at its level', () => {
     const m = loadWordsAt(wide(), 1 * 1024, pte(2 ** 20 + 2, PTE.P));
     const ref = refTranslate(refGeometry(WIDE), ramReader(m.memory), ctl, 4, 'load');
-    expect(ref).toMatchObject({ ok: false, stage: 2, fault: 'translation', level: 0, onWalk: true, ipa: 2 ** 32 + 2 * K });
+    expect(ref).toMatchObject({ ok: false, stage: 1, fault: 'addressSize', level: 0, onWalk: false, ipa: null });
     const t = translate(m.geometry, m.memory, m.cpus[0]!, 4, 'load', []);
     expect(modelOutcome(t)).toEqual(outcomeOf(ref));
   });
 
-  it('HW-MMU-9: a stage-1 leaf naming an IPA of 2^32 or more is a stage-2 level-0 fault', () => {
+  it('HW-MMU-10: a stage-1 leaf naming an IPA of 2^32 or more is an address-size fault, reported with FSC 0x00 + level', () => {
     let m = loadWordsAt(wide(), 1 * 1024, pte(2, PTE.P));
     m = loadWordsAt(m, 2 * 1024, pte(2 ** 20 + 3, PTE.P | PTE.W));
     const ref = refTranslate(refGeometry(WIDE), ramReader(m.memory), ctl, 4, 'load');
-    expect(ref).toMatchObject({ ok: false, stage: 2, fault: 'translation', level: 0, onWalk: false, ipa: 2 ** 32 + 3 * K + 4 });
+    expect(ref).toMatchObject({ ok: false, stage: 1, fault: 'addressSize', level: 1, onWalk: false, ipa: null });
     const r = load(m, 4);
-    expect(r.trap).toMatchObject({ kind: 'abort', stage: 2, fault: 'translation', level: 0, onWalk: false, ipa: 2 ** 32 + 3 * K + 4 });
+    expect(r.trap).toMatchObject({ kind: 'abort', stage: 1, fault: 'addressSize', level: 1, onWalk: false, ipa: null, to: 1 });
+    expect(r.trap!.esr & 0x3f).toBe(0x01);
+  });
+
+  it('HW-MMU-4, HW-MMU-7: a stage-1 table that stage 2 places outside RAM is a stage-2 external abort on the walk', () => {
+    // Stage 2 maps IPA page 1 (the stage-1 root) to the first page past RAM.
+    let m = wide();
+    const s2 = refGeometry(WIDE);
+    const ipaOfRoot = 1 * s2.wordsPerFrame * 4;
+    m = loadWordsAt(m, 5 * 1024, pte(6, PTE.P));
+    m = loadWordsAt(m, 6 * 1024 + 1, pte(WIDE.frames, PTE.P | PTE.W));
+    const ref = refTranslate(s2, ramReader(m.memory), ctl, 4, 'load');
+    expect(ref).toMatchObject({ ok: false, stage: 2, fault: 'external', level: 0, onWalk: true, ipa: ipaOfRoot });
+    const t = translate(m.geometry, m.memory, m.cpus[0]!, 4, 'load', []);
+    expect(modelOutcome(t)).toEqual(outcomeOf(ref));
   });
 });
 

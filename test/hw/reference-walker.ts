@@ -15,7 +15,10 @@
  *   a clear P is a translation fault at that level, inner levels need only P, and the leaf's
  *   flags are the stage's permissions.
  * - Tables in RAM (HW-MMU-4): reading an entry of a table whose frame is not RAM is an
- *   external fault at the level being read.
+ *   external fault at the level being read — blamed on stage 2 (with onWalk and the entry's
+ *   IPA) when stage 2 is what placed the stage-1 table there.
+ * - Output range (HW-MMU-10): a present entry whose page number names an address at or
+ *   beyond 2^32 is an address-size fault at its level.
  * - Two stages (HW-MMU-6, -7): with both on, every stage-1 table entry address is an IPA that
  *   stage 2 translates first (a stage-2 failure there is a stage-2 fault with onWalk), then
  *   the final IPA goes through stage 2.
@@ -79,7 +82,7 @@ export type RefAccess = 'fetch' | 'load' | 'store';
 export interface RefWalkFault {
   readonly ok: false;
   readonly stage: 1 | 2;
-  readonly fault: 'translation' | 'external';
+  readonly fault: 'translation' | 'external' | 'addressSize';
   readonly level: number;
   readonly ipa: number | null;
   readonly onWalk: boolean;
@@ -112,7 +115,7 @@ function rootOf(base: number): number {
 /** One stage's outcome, before the caller decides which stage to blame. */
 type StageOutcome =
   | { readonly ok: true; readonly page: number; readonly flags: number }
-  | { readonly ok: false; readonly fault: 'translation' | 'external'; readonly level: number }
+  | { readonly ok: false; readonly fault: 'translation' | 'external' | 'addressSize'; readonly level: number }
   /** Reading a table entry needed a translation that failed (a nested stage-2 fault). */
   | { readonly ok: false; readonly fault: 'nested'; readonly nested: RefWalkFault };
 
@@ -138,6 +141,7 @@ function walkStage(g: RefGeometry, root: number, addr: number, readEntry: EntryR
     const entry = got.value;
     if (entry % 2 === 0) return { ok: false, fault: 'translation', level };
     const ppn = Math.floor(entry / 16);
+    if (ppn * refPageBytes(g) >= 2 ** 32) return { ok: false, fault: 'addressSize', level };
     if (level === g.levels - 1) return { ok: true, page: ppn, flags: entry % 16 };
     return step(level + 1, ppn);
   };
@@ -198,6 +202,10 @@ export function refWalk(g: RefGeometry, read: (wordIndex: number) => number, ctl
       // HW-MMU-6/7: the stage-1 table lives in the guest's IPA space.
       const t = stage2(entryIpa, true);
       if (!t.ok) return { ok: false, fault: 'nested', nested: t };
+      if (s2On && Math.floor(t.pa / pageBytes) >= g.frames) {
+        const nested: RefWalkFault = { ok: false, stage: 2, fault: 'external', level, ipa: entryIpa, onWalk: true, read: log };
+        return { ok: false, fault: 'nested', nested };
+      }
       return physicalEntry(g, read, log, t.pa, level);
     });
     if (!o.ok) {
@@ -228,7 +236,7 @@ export type RefTranslation =
   | {
       readonly ok: false;
       readonly stage: 1 | 2;
-      readonly fault: 'translation' | 'external' | 'permission';
+      readonly fault: 'translation' | 'external' | 'addressSize' | 'permission';
       readonly level: number;
       readonly ipa: number | null;
       readonly onWalk: boolean;

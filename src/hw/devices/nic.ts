@@ -106,7 +106,7 @@ function deliverQueued(m: Machine, index: number): Outcome {
 export function nicReceive(m: Machine, index: number, packet: readonly number[]): Outcome {
   const state = m.devices[index];
   if (state === undefined || state.kind !== 'nic') return { machine: m, ops: [] };
-  if (packet.length > NIC_MAX_PACKET || state.rxQueue.length >= Math.max(1, state.rxQueueLimit)) {
+  if (packet.length > NIC_MAX_PACKET || state.rxQueue.length >= state.rxQueueLimit) {
     return { machine: withDevice(m, index, { ...state, dropped: state.dropped + 1 }), ops: [] };
   }
   const words = packet.map((w) => (Number.isFinite(w) ? Math.trunc(w) >>> 0 : 0));
