@@ -91,7 +91,17 @@ interface Step {
   tlb: Tlb;
 }
 
-function record(s: Step, after: Cpu, status: StepStatus, extra?: Partial<ExecRecord>): ExecRecord {
+type RegWrite = ExecRecord['regWrite'];
+type SysregWrite = ExecRecord['sysregWrite'];
+
+function record(
+  s: Step,
+  after: Cpu,
+  status: StepStatus,
+  regWrite: RegWrite = null,
+  memAccess: MemAccess | null = null,
+  sysregWrite: SysregWrite = null,
+): ExecRecord {
   return {
     cpu: s.c,
     status,
@@ -100,14 +110,14 @@ function record(s: Step, after: Cpu, status: StepStatus, extra?: Partial<ExecRec
     word: s.word,
     nextPc: after.pc,
     nextEl: after.el,
-    regWrite: extra?.regWrite ?? null,
-    memAccess: extra?.memAccess ?? null,
-    sysregWrite: extra?.sysregWrite ?? null,
+    regWrite,
+    memAccess,
+    sysregWrite,
   };
 }
 
-function result(s: Step, m: Machine, after: Cpu, status: StepStatus, trap: Trap | null, extra?: Partial<ExecRecord>): ExecResult {
-  return { machine: withCpu(m, s.c, after), record: record(s, after, status, extra), ops: s.ops, trap, error: null };
+function result(s: Step, m: Machine, after: Cpu, status: StepStatus, trap: Trap | null): ExecResult {
+  return { machine: withCpu(m, s.c, after), record: record(s, after, status), ops: s.ops, trap, error: null };
 }
 
 /** Takes a synchronous exception for `cause` (HW-EXC-2 decides `to`), returning to `returnPc`. */
@@ -124,7 +134,16 @@ function undefinedInsn(s: Step, cpu: Cpu): ExecResult {
 }
 
 /** Retires an instruction: pc advances (or jumps), at most one register changes. */
-function retire(s: Step, m: Machine, cpu: Cpu, nextPc: number, rd = 0, value = 0, extra?: Partial<ExecRecord>): ExecResult {
+function retire(
+  s: Step,
+  m: Machine,
+  cpu: Cpu,
+  nextPc: number,
+  rd = 0,
+  value = 0,
+  memAccess: MemAccess | null = null,
+  sysregWrite: SysregWrite = null,
+): ExecResult {
   const regs = rd === 0 ? cpu.regs : setRegFast(cpu.regs, rd, value);
   const after: Cpu = {
     regs,
@@ -136,8 +155,14 @@ function retire(s: Step, m: Machine, cpu: Cpu, nextPc: number, rd = 0, value = 0
     counter: cpu.counter,
     tlb: s.tlb,
   };
-  const effects = rd === 0 ? extra : { ...extra, regWrite: { reg: rd, value: value >>> 0 } };
-  return result(s, m, after, 'retired', null, effects);
+  const regWrite = rd === 0 ? null : { reg: rd, value: value >>> 0 };
+  return {
+    machine: withCpu(m, s.c, after),
+    record: record(s, after, 'retired', regWrite, memAccess, sysregWrite),
+    ops: s.ops,
+    trap: null,
+    error: null,
+  };
 }
 
 function setRegFast(regs: readonly number[], rd: number, value: number): readonly number[] {
@@ -398,11 +423,11 @@ function memoryAccess(s: Step, cpu: Cpu, access: 'load' | 'store', va: number, r
     s.ops.push('dataAccess');
     if (access === 'load') {
       const value = readWord(s.m.memory, pa >>> 2);
-      return retire(s, s.m, cpu, next, rt, value, { memAccess: { access, va, pa, value, device: null } });
+      return retire(s, s.m, cpu, next, rt, value, { access, va, pa, value, device: null });
     }
     const value = cpu.regs[rt]!;
     const m: Machine = { ...s.m, memory: writeWord(s.m.memory, pa >>> 2, value) };
-    return retire(s, m, cpu, next, 0, 0, { memAccess: { access, va, pa, value, device: null } });
+    return retire(s, m, cpu, next, 0, 0, { access, va, pa, value, device: null });
   }
   const page = classifyPage(geo, Math.floor(pa / geo.pageBytes));
   if (page.kind !== 'device') return dataAbort(s, cpu, access, va, rt, EXTERNAL);
@@ -410,12 +435,12 @@ function memoryAccess(s: Step, cpu: Cpu, access: 'load' | 'store', va: number, r
   const reg = (pa % geo.pageBytes) >>> 2;
   if (access === 'load') {
     const value = deviceRead(s.m, page.index, reg);
-    return retire(s, s.m, cpu, next, rt, value, { memAccess: { access, va, pa, value, device: page.index } });
+    return retire(s, s.m, cpu, next, rt, value, { access, va, pa, value, device: page.index });
   }
   const value = cpu.regs[rt]!;
   const written = deviceWrite(s.m, page.index, reg, value);
   s.ops.push(...written.ops);
-  return retire(s, written.machine, cpu, next, 0, 0, { memAccess: { access, va, pa, value, device: page.index } });
+  return retire(s, written.machine, cpu, next, 0, 0, { access, va, pa, value, device: page.index });
 }
 
 /** WFI (HW-EXEC-5): trapped from EL0, or from EL1 under HCR.TWI; otherwise wait unless something is pending. */
@@ -490,24 +515,24 @@ function timerCtl(ctl: number, count: number, compare: number): number {
 }
 
 function writeSystemRegister(s: Step, cpu: Cpu, id: number, value: number, virtualGic: boolean, next: number): ExecResult {
-  const written = { sysregWrite: { sysreg: id, value: value >>> 0 } };
+  const written: SysregWrite = { sysreg: id, value: value >>> 0 };
   switch (id) {
     case SYS.ICC_EOIR: {
       s.ops.push('eoi');
       if (virtualGic) {
         const sys = cpu.sys.slice();
         sys[SYS.ICH_ACTIVE_EL2] = value < 32 ? (cpu.sys[SYS.ICH_ACTIVE_EL2]! & ~(1 << value)) >>> 0 : cpu.sys[SYS.ICH_ACTIVE_EL2]!;
-        return retire(s, s.m, { ...cpu, sys }, next, 0, 0, written);
+        return retire(s, s.m, { ...cpu, sys }, next, 0, 0, null, written);
       }
-      return retire(s, { ...s.m, gic: endOfInterrupt(s.m.gic, s.c, value) }, cpu, next, 0, 0, written);
+      return retire(s, { ...s.m, gic: endOfInterrupt(s.m.gic, s.c, value) }, cpu, next, 0, 0, null, written);
     }
     case SYS.ICC_SGIR:
       s.ops.push('ipi');
-      return retire(s, { ...s.m, gic: sendIpi(s.m.gic, value, s.m.cpus.length) }, cpu, next, 0, 0, written);
+      return retire(s, { ...s.m, gic: sendIpi(s.m.gic, value, s.m.cpus.length) }, cpu, next, 0, 0, null, written);
     default: {
       const sys = cpu.sys.slice();
       sys[id] = storedValue(id, value);
-      return retire(s, s.m, { ...cpu, sys }, next, 0, 0, written);
+      return retire(s, s.m, { ...cpu, sys }, next, 0, 0, null, written);
     }
   }
 }
