@@ -25,10 +25,11 @@ export function tableIndices(geo: Geometry, addr: number): number[] {
   return out;
 }
 
-/** Result of editing a table: the new memory, and the frames taken for new inner tables. */
+/** Result of editing a table: the new memory, the frames taken for new inner tables, and the spares left. */
 export interface MapOutcome {
   readonly memory: WordStore;
   readonly tablesUsed: readonly number[];
+  readonly sparesLeft: readonly number[];
 }
 
 /**
@@ -76,7 +77,7 @@ export function mapPage(
     return { ok: false, error: mkError('paging.table', `leaf table frame ${String(table)} is not RAM`, 'root') };
   }
   mem = writeWord(mem, entryWord(geo, table, indices[indices.length - 1]!), pte(ppn, flags | PTE.P));
-  return { ok: true, value: { memory: mem, tablesUsed: used } };
+  return { ok: true, value: { memory: mem, tablesUsed: used, sparesLeft: spareFrames.slice(used.length) } };
 }
 
 /** Clears the leaf entry for `addr`, if the path to it exists. No TLB is touched. */

@@ -13,7 +13,6 @@ import {
   SPURIOUS_IRQ,
   SYS,
   configureLine,
-  encode,
   execute,
   readWords,
   receivePacket,
@@ -23,29 +22,14 @@ import {
   type BlockState,
   type ConsoleState,
   type ExecResult,
-  type Instruction,
   type Machine,
   type MachineConfig,
   type NicState,
 } from '../../src/hw/index.ts';
-import { loadWords, map, patchCpu, setSysRegs, unwrap } from './fixtures.ts';
+import { loadWords, map, patchCpu, setSysRegs, SMALL_MACHINE, word } from './fixtures.ts';
 
-const word = (insn: Instruction): number => unwrap(encode(insn));
 
-const CFG: MachineConfig = {
-  cpus: 1,
-  frames: 16,
-  wordsPerFrame: 16,
-  pageTableLevels: 2,
-  pageTableIndexBits: 2,
-  tlbEntries: 4,
-  irqLines: 8,
-  devices: [
-    { kind: 'console', irq: 3 },
-    { kind: 'block', irq: 4, sectors: 4 },
-    { kind: 'nic', irq: 5, rxQueue: 2 },
-  ],
-};
+const CFG: MachineConfig = SMALL_MACHINE;
 const PAGE = 64;
 const WPF = 16;
 const CONSOLE = 0;

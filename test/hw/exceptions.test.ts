@@ -13,7 +13,6 @@ import {
   PTE,
   SYS,
   configureLine,
-  encode,
   execute,
   makeBase,
   makeTrap,
@@ -22,25 +21,14 @@ import {
   takeException,
   type Cpu,
   type ExecResult,
-  type Instruction,
   type Machine,
   type MachineConfig,
 } from '../../src/hw/index.ts';
-import { loadWords, map, patchCpu, setSysRegs, unwrap } from './fixtures.ts';
+import { loadWords, map, patchCpu, setSysRegs, SMALL_MACHINE, word } from './fixtures.ts';
 
-const word = (insn: Instruction): number => unwrap(encode(insn));
 
 /** One CPU, 16 frames of 64 bytes, 10-bit addresses; a console at page 16, a hole from page 17. */
-const CFG: MachineConfig = {
-  cpus: 1,
-  frames: 16,
-  wordsPerFrame: 16,
-  pageTableLevels: 2,
-  pageTableIndexBits: 2,
-  tlbEntries: 4,
-  irqLines: 8,
-  devices: [{ kind: 'console', irq: 3 }],
-};
+const CFG: MachineConfig = { ...SMALL_MACHINE, devices: [{ kind: 'console', irq: 3 }] };
 const CONSOLE_PA = 16 * 64;
 const HOLE_PA = 17 * 64;
 

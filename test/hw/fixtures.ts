@@ -5,13 +5,40 @@
 import * as E from 'fp-ts/lib/Either.js';
 import {
   assemble,
+  encode,
   mapPage,
   resetMachine,
   writeWords,
   type Cpu,
+  type Instruction,
   type Machine,
   type MachineConfig,
 } from '../../src/hw/index.ts';
+
+/**
+ * The small machine most hardware suites use: 16 frames of 64 bytes, 2-level tables of 2 index
+ * bits (10-bit addresses), a 4-entry TLB, IDs 0..7; a console at page 16, a block device at
+ * 17 and a NIC at 18. Suites override what they need (`{ ...SMALL_MACHINE, cpus: 2 }`).
+ */
+export const SMALL_MACHINE: MachineConfig = {
+  cpus: 1,
+  frames: 16,
+  wordsPerFrame: 16,
+  pageTableLevels: 2,
+  pageTableIndexBits: 2,
+  tlbEntries: 4,
+  irqLines: 8,
+  devices: [
+    { kind: 'console', irq: 3 },
+    { kind: 'block', irq: 4, sectors: 4 },
+    { kind: 'nic', irq: 5, rxQueue: 2 },
+  ],
+};
+
+/** The word of an instruction known to be valid. */
+export function word(insn: Instruction): number {
+  return unwrap(encode(insn));
+}
 
 export function unwrap<L extends { message: string }, R>(e: E.Either<L, R>): R {
   if (E.isLeft(e)) throw new Error(e.left.message);

@@ -28,7 +28,7 @@ import {
   type MachineConfig,
 } from '../../src/hw/index.ts';
 import type { PrimitiveOp } from '../../src/perf/ops.ts';
-import { machine, map, patchCpu } from './fixtures.ts';
+import { machine, map, patchCpu, SMALL_MACHINE } from './fixtures.ts';
 import { ramReader, refGeometry, refIommuPage, refPageBytes, type RefGeometry } from './reference-walker.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -36,13 +36,7 @@ import { ramReader, refGeometry, refIommuPage, refPageBytes, type RefGeometry } 
 // devices of 8 sectors each (one sector = one frame).
 
 const CONFIG: MachineConfig = {
-  cpus: 1,
-  frames: 16,
-  wordsPerFrame: 16,
-  pageTableLevels: 2,
-  pageTableIndexBits: 2,
-  tlbEntries: 4,
-  irqLines: 8,
+  ...SMALL_MACHINE,
   devices: [
     { kind: 'console', irq: 3 },
     { kind: 'block', irq: 4, sectors: 8 },

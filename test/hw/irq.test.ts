@@ -14,33 +14,21 @@ import {
   SYS,
   TIMER_CTL,
   configureLine,
-  encode,
   execute,
   raiseIrq,
   resetMachine,
   tick,
   type Cpu,
   type ExecResult,
-  type Instruction,
   type Machine,
   type MachineConfig,
 } from '../../src/hw/index.ts';
-import { loadWords, patchCpu, setSysRegs, unwrap } from './fixtures.ts';
+import { loadWords, patchCpu, setSysRegs, SMALL_MACHINE, word } from './fixtures.ts';
 
-const word = (insn: Instruction): number => unwrap(encode(insn));
 const NOP = word({ op: 'addi', rd: 0, rs1: 0, imm: 0 });
 const WFI = word({ op: 'wfi' });
 
-const CFG: MachineConfig = {
-  cpus: 2,
-  frames: 16,
-  wordsPerFrame: 16,
-  pageTableLevels: 2,
-  pageTableIndexBits: 2,
-  tlbEntries: 4,
-  irqLines: 8,
-  devices: [{ kind: 'console', irq: 3 }],
-};
+const CFG: MachineConfig = { ...SMALL_MACHINE, cpus: 2, devices: [{ kind: 'console', irq: 3 }] };
 const SHARED_IDS = [3, 4, 5, 6, 7] as const;
 const VBAR1 = 0x100;
 const VBAR2 = 0x300;

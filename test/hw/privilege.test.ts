@@ -26,7 +26,7 @@ import {
   type Tlb,
   type TlbiScope,
 } from '../../src/hw/index.ts';
-import { unwrap } from './fixtures.ts';
+import { SMALL_MACHINE, unwrap } from './fixtures.ts';
 
 const encodeOrThrow = (insn: Instruction): number => unwrap(encode(insn));
 
@@ -294,20 +294,7 @@ function checkStep(before: Machine, c: number, word: number): Expected {
 // Machines.
 
 /** Two CPUs and one device of each kind; RAM is 16 frames of 64 bytes. */
-const TWO_CPU: MachineConfig = {
-  cpus: 2,
-  frames: 16,
-  wordsPerFrame: 16,
-  pageTableLevels: 2,
-  pageTableIndexBits: 2,
-  tlbEntries: 4,
-  irqLines: 8,
-  devices: [
-    { kind: 'console', irq: 3 },
-    { kind: 'block', irq: 4, sectors: 4 },
-    { kind: 'nic', irq: 5, rxQueue: 2 },
-  ],
-};
+const TWO_CPU: MachineConfig = { ...SMALL_MACHINE, cpus: 2 };
 
 function withCpuState(m: Machine, c: number, patch: Partial<Cpu>): Machine {
   const cpus = m.cpus.slice();

@@ -14,7 +14,6 @@ import {
   TINY_MACHINE,
   TLBI_SCOPES,
   configureLine,
-  encode,
   execute,
   makeBase,
   raiseIrq,
@@ -25,31 +24,16 @@ import {
   writeWords,
   type Cpu,
   type ExecRecord,
-  type Instruction,
   type Machine,
   type MachineConfig,
   type MkhvError,
   type Trap,
 } from '../../src/hw/index.ts';
-import { unwrap } from './fixtures.ts';
+import { SMALL_MACHINE, word } from './fixtures.ts';
 
-const word = (insn: Instruction): number => unwrap(encode(insn));
 
 /** Two CPUs and one device of each kind. */
-const TWO_CPU: MachineConfig = {
-  cpus: 2,
-  frames: 16,
-  wordsPerFrame: 16,
-  pageTableLevels: 2,
-  pageTableIndexBits: 2,
-  tlbEntries: 4,
-  irqLines: 8,
-  devices: [
-    { kind: 'console', irq: 3 },
-    { kind: 'block', irq: 4, sectors: 4 },
-    { kind: 'nic', irq: 5, rxQueue: 2 },
-  ],
-};
+const TWO_CPU: MachineConfig = { ...SMALL_MACHINE, cpus: 2 };
 const CONFIGS = [TINY_MACHINE, TWO_CPU] as const;
 /** RAM of 8 KiB: room for every vector (VBAR + 0x480) inside RAM, for fetched programs. */
 const BIG_RAM: MachineConfig = { ...TWO_CPU, frames: 32, wordsPerFrame: 64 };
