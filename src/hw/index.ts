@@ -30,3 +30,4 @@ export * from './isa/sysregs.ts';
 export * from './isa/assembler.ts';
 export * from './isa/disassembler.ts';
 export * from './paging.ts';
+export * from './maintenance.ts';
