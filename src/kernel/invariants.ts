@@ -187,9 +187,11 @@ function memoryOwnership(_m: Machine, k: KernelState): string[] {
 }
 
 /**
- * MK-INV-7: every present user mapping reaches a Frame object, and its VSpace's users hold a
- * cap to that frame recording this mapping, writable only if the cap is; no mapping reaches a
- * page table or any other kernel object (so page tables are never user-writable).
+ * MK-INV-7: every present user mapping reaches a Frame object through a frame cap that
+ * records this mapping and is held by an owner of the VSpace — a thread that runs in it, or
+ * one that holds a cap to it (a pager); the page is writable only if that cap is; and no
+ * mapping reaches a page table or any other kernel object (so page tables are never
+ * user-writable).
  */
 function mappingsAuthorised(m: Machine, k: KernelState): string[] {
   const out: string[] = [];
@@ -219,11 +221,18 @@ function mappingsAuthorised(m: Machine, k: KernelState): string[] {
         out.push(`VSpace ${vspace} maps frame ${frame} at ${va} with no cap recording it`);
         continue;
       }
-      const users = threads(k).filter((t) => t.tcb.vspace === vspace && t.tcb.cspace === cap.slot.cnode);
-      if (users.length === 0 && threads(k).some((t) => t.tcb.vspace === vspace)) out.push(`frame ${frame} at ${va} in VSpace ${vspace} is mapped by a cap none of its users holds`);
+      if (!owners(k, vspace).has(cap.slot.cnode)) out.push(`frame ${frame} at ${va} in VSpace ${vspace} is mapped by a cap no owner of the VSpace holds`);
       if ((flags & PTE.W) !== 0 && cap.cte.cap.type === 'frame' && (cap.cte.cap.rights & RIGHTS.W) === 0) out.push(`frame ${frame} is writable at ${va} through a read-only cap`);
     }
   });
+  return out;
+}
+
+/** The CNodes of a VSpace's owners: the CSpaces of threads running in it, and CNodes holding a cap to it. */
+function owners(k: KernelState, vspace: ObjId): Set<ObjId> {
+  const out = new Set<ObjId>();
+  for (const { tcb } of threads(k)) if (tcb.vspace === vspace && tcb.cspace !== null) out.add(tcb.cspace);
+  for (const { slot, cte } of allCaps(k)) if (cte.cap.type === 'vspace' && cte.cap.obj === vspace) out.add(slot.cnode);
   return out;
 }
 

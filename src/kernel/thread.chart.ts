@@ -61,10 +61,10 @@ export const threadChart = setup({
   },
 });
 
-type Table = Readonly<Record<ThreadStateKind, Readonly<Partial<Record<ThreadEvent, ThreadStateKind>>>>>;
+export type ThreadTransitionTable = Readonly<Record<ThreadStateKind, Readonly<Partial<Record<ThreadEvent, ThreadStateKind>>>>>;
 
 /** The chart's transitions as a table, read once from the chart's own definition. */
-export const THREAD_TRANSITIONS: Table = (() => {
+export const THREAD_TRANSITIONS: ThreadTransitionTable = (() => {
   const table: Record<string, Record<string, ThreadStateKind>> = {};
   for (const [name, node] of Object.entries(threadChart.states)) {
     table[name] = {};
@@ -73,7 +73,7 @@ export const THREAD_TRANSITIONS: Table = (() => {
       if (target !== undefined) table[name]![event] = target as ThreadStateKind;
     }
   }
-  return table as Table;
+  return table as ThreadTransitionTable;
 })();
 
 /** The state `event` leads to from `from`, or null if the chart has no such transition. */

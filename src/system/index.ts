@@ -1,0 +1,8 @@
+/**
+ * The system interface (spec/system.md) and its supervisors.
+ *
+ * @module
+ */
+export * from './types.ts';
+export { step } from './step.ts';
+export { microkernel, bootMicrokernel, type MicrokernelSystem } from './microkernel.ts';
