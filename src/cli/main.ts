@@ -6,6 +6,7 @@
  * @module
  */
 import { runHardwareDemo } from './demos/hardware.ts';
+import { runMicrokernelDemo } from './demos/microkernel.ts';
 import { EXIT, type Io } from './io.ts';
 
 export type { Io } from './io.ts';
@@ -22,17 +23,28 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   demo: {
     summary: 'run the built-in demonstrations and print readable traces',
     help: [
-      'usage: mkhv demo [hardware]',
+      'usage: mkhv demo [hardware | microkernel]',
       '',
-      'Runs built-in demonstrations step by step and prints one line per step.',
-      '  hardware   a tiny EL1 kernel and an EL0 program: system calls, a page fault',
-      '             served by mapping the page, a timer interrupt (the default)',
+      'Runs built-in demonstrations step by step and prints one line per step; with no',
+      'argument, all of them in turn.',
+      '  hardware     a tiny EL1 kernel and an EL0 program: system calls, a page fault',
+      '               served by mapping the page, a timer interrupt',
+      '  microkernel  a client calls a server over an endpoint; a page fault is served by',
+      '               a user-level pager',
     ].join('\n'),
     run: (args, io) => {
-      const which = args[0] ?? 'hardware';
       if (args.length > 1) return usage(io, `demo: unexpected argument '${args[1]}'`);
-      if (which !== 'hardware') return usage(io, `demo: unknown demo '${which}' (known: hardware)`);
-      runHardwareDemo(io.out);
+      const demos: Readonly<Record<string, (print: (line: string) => void) => unknown>> = {
+        hardware: runHardwareDemo,
+        microkernel: runMicrokernelDemo,
+      };
+      const chosen = args[0] === undefined ? Object.keys(demos) : [args[0]];
+      const unknown = chosen.find((d) => !(d in demos));
+      if (unknown !== undefined) return usage(io, `demo: unknown demo '${unknown}' (known: ${Object.keys(demos).join(', ')})`);
+      chosen.forEach((d, i) => {
+        if (i > 0) io.out('');
+        demos[d]!(io.out);
+      });
       return EXIT.OK;
     },
   },

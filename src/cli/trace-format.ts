@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { SYSREGS, type ExecResult, type Machine, type Trap } from '../hw/index.ts';
+import { decode, formatInstruction, SYSREGS, type ExecResult, type Machine, type Trap } from '../hw/index.ts';
+import type { Observation, StepResult } from '../system/index.ts';
 
 const hex8 = (v: number): string => (v >>> 0).toString(16).padStart(8, '0');
 const hex = (v: number): string => '0x' + (v >>> 0).toString(16);
@@ -48,4 +49,39 @@ export function describeStep(index: number, r: ExecResult, instruction: string, 
   if (rec.status === 'retired' && rec.nextEl !== rec.el) effects.push(`⇒ EL${rec.nextEl} at ${hex(rec.nextPc)}`);
   const head = `${String(index).padStart(4)}  EL${rec.el} ${hex8(rec.pc)}  ${instruction.padEnd(26)}`;
   return effects.length === 0 ? head.trimEnd() : `${head} ${effects.join(', ')}`;
+}
+
+/** One observation, in words. */
+function describeObservation(o: Observation): string {
+  const [a, b, ...rest] = o.values;
+  switch (o.kind) {
+    case 'message':
+      return `${o.subject} receives a message: badge ${a}, label ${b}, words [${rest.join(', ')}]`;
+    case 'signal':
+      return `${o.subject} receives a signal: badge ${a}`;
+    case 'fault':
+      return `${o.subject} faults (label ${a}): delivered to its fault handler`;
+    case 'reply':
+      return `${o.subject} gets a fault reply labelled ${a}`;
+    case 'error':
+      return `${o.subject}'s invocation fails with error ${a}`;
+    case 'stopped':
+      return `${o.subject} faults (label ${a}) with no handler and stops`;
+    default:
+      return `${o.subject}: ${o.kind} [${o.values.join(', ')}]`;
+  }
+}
+
+/**
+ * The lines for one system step: the hardware step (as {@link describeStep}, with the name of
+ * the thread or vCPU that ran it), then what the supervisor entry delivered and changed.
+ */
+export function describeSystemStep<S>(index: number, r: StepResult<S>, subject: string): string[] {
+  if (r.record === null) return [`${String(index).padStart(4)}  ${subject}`];
+  const text = r.record.word === null ? '' : formatInstruction(decode(r.record.word), r.record.pc);
+  const head = describeStep(index, { machine: r.system.machine, record: r.record, ops: r.ops, trap: r.trap, error: null }, text, r.system.machine);
+  const lines = [head.replace(/^(\s*\d+)  /, `$1  ${subject.padEnd(7)} `)];
+  for (const o of r.observations) lines.push(`${' '.repeat(15)}↳ ${describeObservation(o)}`);
+  for (const t of r.lifecycle) lines.push(`${' '.repeat(15)}↳ ${t.subject}: ${t.from} → ${t.to}`);
+  return lines;
 }

@@ -52,6 +52,25 @@ describe('mkhv command line', () => {
     expect(r.out[r.out.length - 1]).toBe('console output: "hi#*\\n"');
   });
 
+  it('CLI-DEMO-1, MK-IPC-6, MK-FAULT-3: the microkernel demo serves a call and a page fault through the pager', async () => {
+    const r = await run('demo', 'microkernel');
+    expect(r.code).toBe(0);
+    const text = r.out.join('\n');
+    expect(text).toMatch(/server receives a message: badge 7, label 0, words \[21\]/);
+    expect(text).toMatch(/client receives a message: badge 0, label 0, words \[42\]/);
+    expect(text).toMatch(/pager receives a message: badge 0, label 5/);
+    expect(text).toMatch(/client: blockedOnReply → restart/);
+    expect(text).toMatch(/\[0x600\] ← 0x2a/);
+    expect(r.out).toContain('console output: "ok"');
+    expect(r.out).toContain('invariants: all hold');
+  });
+
+  it('CLI-DEMO-1: with no argument every demo runs', async () => {
+    const r = await run('demo');
+    expect(r.code).toBe(0);
+    expect(r.out.filter((l) => l.startsWith('console output:'))).toHaveLength(2);
+  });
+
   it('CLI-DEMO-1: the demo is deterministic: two runs print the same lines', async () => {
     expect((await run('demo')).out).toEqual((await run('demo')).out);
   });
