@@ -6,3 +6,4 @@
 export * from './types.ts';
 export { step } from './step.ts';
 export { microkernel, bootMicrokernel, type MicrokernelSystem } from './microkernel.ts';
+export { hypervisor, bootHypervisorSystem, type HypervisorSystem } from './hypervisor.ts';

@@ -1,0 +1,62 @@
+/**
+ * The hypercall ABI (HV-ABI-1..4): numbers, sub-commands, errors and virtual interrupt IDs.
+ * A guest kernel at EL1 executes `hvc #n`; arguments are in r1..r6 and the result comes back
+ * in r1 — a non-negative value, or a negative Xen errno as a 32-bit two's-complement word.
+ *
+ * @module
+ */
+
+/** Hypercall numbers (HVC immediates), named after Xen's (HV-ABI-1). */
+export const HYPERCALL = {
+  CONSOLE_IO: 1,
+  SCHED_OP: 2,
+  DOMCTL: 3,
+  MEMORY_OP: 4,
+  GRANT_TABLE_OP: 5,
+  EVENT_CHANNEL_OP: 6,
+  VCPU_OP: 7,
+} as const;
+
+/** SCHED_OP sub-commands (r1). */
+export const SCHED = { YIELD: 0, BLOCK: 1, POLL: 2, SHUTDOWN: 3 } as const;
+
+/** DOMCTL sub-commands (r1); control domain only. */
+export const DOMCTL = { CREATE: 0, DESTROY: 1, PAUSE: 2, UNPAUSE: 3, SAVE: 4, RESTORE: 5 } as const;
+
+/** MEMORY_OP sub-commands (r1). */
+export const MEMORY = { POPULATE: 0, DECREASE: 1 } as const;
+
+/** GRANT_TABLE_OP sub-commands (r1). */
+export const GNTTAB = { GRANT: 0, END: 1, MAP: 2, UNMAP: 3, COPY: 4 } as const;
+
+/** EVENT_CHANNEL_OP sub-commands (r1). */
+export const EVTCHN = { ALLOC_UNBOUND: 0, BIND_INTERDOMAIN: 1, BIND_VIRQ: 2, SEND: 3, CLOSE: 4, UNMASK: 5, PENDING: 6, MASK: 7 } as const;
+
+/** VCPU_OP sub-commands (r1). */
+export const VCPU = { UP: 0, DOWN: 1 } as const;
+
+/** Errors: Xen's errno values, returned negated (HV-ABI-3). */
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  EINVAL: 22,
+  ENOSPC: 28,
+  ENOSYS: 38,
+} as const;
+
+/** The 32-bit word a hypercall returns for error `e`. */
+export function errnoWord(e: number): number {
+  return -e >>> 0;
+}
+
+/** Virtual interrupt IDs the hypervisor injects (HV-EVT-4): as the hardware's banked IDs, plus the event upcall. */
+export const VIRQ_ID = { IPI: 0, TIMER: 2, EVENT: 3 } as const;
+
+/** Virtual IRQs a port can bind (BIND_VIRQ): DOM_EXC tells the control domain a domain has gone (as Xen's VIRQ_DOM_EXC). */
+export const VIRQ = { DOM_EXC: 0 } as const;
