@@ -192,12 +192,12 @@ function teardown(w: HvWorld, log: HvLog, d: DomId): HvWorld {
   return updateDomain(world, d, { p2m: new Map(), s2tables: [], grants: [], maptrack: [], ports: [], dirty: null });
 }
 
-/** Destroys domain `d` (HV-DOM-6). */
-export function destroyDomain(w: HvWorld, log: HvLog, d: DomId): HvWorld | number {
+/** Destroys domain `d` (HV-DOM-6); a migrated domain's source copy ends with the MIGRATED event. */
+export function destroyDomain(w: HvWorld, log: HvLog, d: DomId, event: 'DESTROY' | 'MIGRATED' = 'DESTROY'): HvWorld | number {
   const dom = w.h.domains[d];
   if (dom === undefined || dom === null || dom.lifecycle === 'destroyed') return ERRNO.ESRCH;
   const world = dom.lifecycle === 'saved' ? w : teardown(w, log, d);
-  return setLifecycle(world, log, d, 'destroyed', 'DESTROY');
+  return setLifecycle(world, log, d, 'destroyed', event);
 }
 
 /** The guest's virtual time: the host counter of pCPU 0 minus the domain's offset. */
