@@ -6,6 +6,7 @@
  * @module
  */
 import { runHardwareDemo } from './demos/hardware.ts';
+import { runHypervisorDemo } from './demos/hypervisor.ts';
 import { runMicrokernelDemo } from './demos/microkernel.ts';
 import { EXIT, type Io } from './io.ts';
 
@@ -23,7 +24,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   demo: {
     summary: 'run the built-in demonstrations and print readable traces',
     help: [
-      'usage: mkhv demo [hardware | microkernel]',
+      'usage: mkhv demo [hardware | microkernel | hypervisor]',
       '',
       'Runs built-in demonstrations step by step and prints one line per step; with no',
       'argument, all of them in turn.',
@@ -31,12 +32,15 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       '               served by mapping the page, a timer interrupt',
       '  microkernel  a client calls a server over an endpoint; a page fault is served by',
       '               a user-level pager',
+      '  hypervisor   two guests, a driver domain and dom0: a paravirtual disk request over',
+      '               a granted ring and an event channel, and a save and restore',
     ].join('\n'),
     run: (args, io) => {
       if (args.length > 1) return usage(io, `demo: unexpected argument '${args[1]}'`);
       const demos: Readonly<Record<string, (print: (line: string) => void) => unknown>> = {
         hardware: runHardwareDemo,
         microkernel: runMicrokernelDemo,
+        hypervisor: runHypervisorDemo,
       };
       const chosen = args[0] === undefined ? Object.keys(demos) : [args[0]];
       const unknown = chosen.find((d) => !(d in demos));

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { decode, formatInstruction, SYSREGS, type ExecResult, type Machine, type Trap } from '../hw/index.ts';
+import { BLOCK_REG, decode, formatInstruction, SYSREGS, type ExecResult, type Machine, type Trap } from '../hw/index.ts';
+import { hypercallName } from '../hypervisor/abi.ts';
 import type { Observation, StepResult } from '../system/index.ts';
 
 const hex8 = (v: number): string => (v >>> 0).toString(16).padStart(8, '0');
@@ -51,6 +52,8 @@ export function describeStep(index: number, r: ExecResult, instruction: string, 
   return effects.length === 0 ? head.trimEnd() : `${head} ${effects.join(', ')}`;
 }
 
+const BLOCK_REGISTER_NAMES: readonly string[] = Object.keys(BLOCK_REG);
+
 /** One observation, in words. */
 function describeObservation(o: Observation): string {
   const [a, b, ...rest] = o.values;
@@ -67,6 +70,16 @@ function describeObservation(o: Observation): string {
       return `${o.subject}'s invocation fails with error ${a}`;
     case 'stopped':
       return `${o.subject} faults (label ${a}) with no handler and stops`;
+    case 'hypercall':
+      return `${o.subject}: ${hypercallName(a ?? 0, b ?? 0)} → ${(rest[0] ?? 0) | 0}`;
+    case 'console':
+      return `${o.subject} writes ${JSON.stringify(String.fromCharCode(a ?? 0))} to its console`;
+    case 'event':
+      return `port ${a} of ${o.domain} becomes pending`;
+    case 'device-read':
+      return `${o.subject} reads ${b} from block-device register ${BLOCK_REGISTER_NAMES[a ?? 0] ?? a} (emulated)`;
+    case 'device-write':
+      return `${o.subject} writes ${b} to block-device register ${BLOCK_REGISTER_NAMES[a ?? 0] ?? a} (emulated)`;
     default:
       return `${o.subject}: ${o.kind} [${o.values.join(', ')}]`;
   }

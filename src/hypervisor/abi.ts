@@ -35,6 +35,24 @@ export const EVTCHN = { ALLOC_UNBOUND: 0, BIND_INTERDOMAIN: 1, BIND_VIRQ: 2, SEN
 /** VCPU_OP sub-commands (r1). */
 export const VCPU = { UP: 0, DOWN: 1 } as const;
 
+/** Names of the hypercalls and their sub-commands, for traces. */
+export const HYPERCALL_NAMES: Readonly<Record<number, { readonly name: string; readonly subs?: readonly string[] }>> = {
+  [HYPERCALL.CONSOLE_IO]: { name: 'console_io' },
+  [HYPERCALL.SCHED_OP]: { name: 'sched_op', subs: ['yield', 'block', 'poll', 'shutdown'] },
+  [HYPERCALL.DOMCTL]: { name: 'domctl', subs: ['create', 'destroy', 'pause', 'unpause', 'save', 'restore'] },
+  [HYPERCALL.MEMORY_OP]: { name: 'memory_op', subs: ['populate', 'decrease_reservation'] },
+  [HYPERCALL.GRANT_TABLE_OP]: { name: 'grant_table_op', subs: ['grant', 'end', 'map', 'unmap', 'copy'] },
+  [HYPERCALL.EVENT_CHANNEL_OP]: { name: 'event_channel_op', subs: ['alloc_unbound', 'bind_interdomain', 'bind_virq', 'send', 'close', 'unmask', 'pending', 'mask'] },
+  [HYPERCALL.VCPU_OP]: { name: 'vcpu_op', subs: ['up', 'down'] },
+};
+
+/** "event_channel_op send", say, for hypercall `n` with sub-command `sub`. */
+export function hypercallName(n: number, sub: number): string {
+  const h = HYPERCALL_NAMES[n];
+  if (h === undefined) return `hypercall ${n}`;
+  return h.subs === undefined ? h.name : `${h.name} ${h.subs[sub] ?? sub}`;
+}
+
 /** Errors: Xen's errno values, returned negated (HV-ABI-3). */
 export const ERRNO = {
   EPERM: 1,

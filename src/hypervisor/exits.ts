@@ -98,8 +98,11 @@ function abortExit(w: HvWorld, log: HvLog, c: number, d: DomId, v: number, trap:
     const dev = emulatedDevice(w, trap.ipa);
     if (dev !== null && trap.fault === 'translation') {
       log.ops.push('mmioAccess');
-      if (trap.access === 'load') return setReg(w, d, v, trap.rt, emulatedRead(w, d, dev.device, dev.reg), true);
-      return skip(emulatedWrite(w, log, d, v, dev.device, dev.reg, regs(w, d, v)[trap.rt]!), d, v);
+      const load = trap.access === 'load';
+      const value = load ? emulatedRead(w, d, dev.device, dev.reg) : regs(w, d, v)[trap.rt]!;
+      if (dev.device === 'vblk') log.observations.push({ dom: d, vcpu: v, kind: load ? 'device-read' : 'device-write', values: [dev.reg, value] });
+      if (load) return setReg(w, d, v, trap.rt, value, true);
+      return skip(emulatedWrite(w, log, d, v, dev.device, dev.reg, value), d, v);
     }
     const gfn = Math.floor(trap.ipa / w.m.geometry.pageBytes);
     if (trap.fault === 'permission' && trap.access === 'store' && dom.dirty !== null && dom.p2m.has(gfn)) return logDirty(w, log, d, gfn);
@@ -202,8 +205,16 @@ function wakeExpiredTimers(w: HvWorld, log: HvLog, c: number): HvWorld {
   return world;
 }
 
-/** A hypercall from the guest kernel of (d, v) (HV-ABI-1..4). */
+/** A hypercall from the guest kernel of (d, v) (HV-ABI-1..4); the domain observes its result in r1. */
 function hypercall(w: HvWorld, log: HvLog, c: number, d: DomId, v: number, n: number): HvWorld {
+  const sub = regs(w, d, v)[1]!;
+  const after = dispatchHypercall(w, log, c, d, v, n);
+  const dom = getDomain(after.h, d);
+  if (dom !== null) log.observations.push({ dom: d, vcpu: v, kind: 'hypercall', values: [n, sub, dom.vcpus[v]!.context.regs[1]!] });
+  return after;
+}
+
+function dispatchHypercall(w: HvWorld, log: HvLog, c: number, d: DomId, v: number, n: number): HvWorld {
   const [, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0] = regs(w, d, v);
   const dom = getDomain(w.h, d)!;
   switch (n) {

@@ -12,9 +12,9 @@ import { PTE, ptePpn, readWord, type Machine } from '../hw/index.ts';
 import type { DomId, Domain, HypervisorState } from './types.ts';
 import { liveVcpuContext } from './vcpu.ts';
 
-/** Live domains, in id order. */
+/** Live domains — those holding resources: not destroyed, not saved — in id order (HV-ISO-1). */
 export function liveDomains(h: HypervisorState): Domain[] {
-  return h.domains.filter((d): d is Domain => d !== null && d.lifecycle !== 'destroyed');
+  return h.domains.filter((d): d is Domain => d !== null && d.lifecycle !== 'destroyed' && d.lifecycle !== 'saved');
 }
 
 /** Every present stage-2 mapping of `dom`: guest page, host page, flags. */

@@ -17,7 +17,7 @@ export interface HvWorld {
 export interface HvObservation {
   readonly dom: DomId;
   readonly vcpu: number;
-  readonly kind: 'event' | 'console' | 'fault' | 'hypercall' | 'virq' | 'stopped';
+  readonly kind: 'event' | 'console' | 'fault' | 'hypercall' | 'device-read' | 'device-write';
   readonly values: readonly number[];
 }
 
