@@ -150,14 +150,21 @@ function boot(config: MachineConfig, s: HypervisorScenario): HvWorld {
   const images: GuestImage[] = (s.images ?? []).map((img, i) => {
     const path = `images[${i}]`;
     const origin = img.origin ?? 0;
+    // HV-BOOT-1: an image must fit as a boot domain must — else its kernel would be loaded
+    // truncated, or every create from it would fail.
+    if (!Number.isInteger(origin) || origin < 0 || origin % 4 !== 0 || origin >= top) fail(`${path}.origin`, 'must be a word-aligned guest-physical address');
     const words = assembleAt(img.kernel, origin, `${path}.kernel`);
     const needed = Math.ceil((origin + words.length * 4) / geo.pageBytes);
+    const pages = img.pages ?? needed;
+    if (!Number.isInteger(pages) || pages < needed) fail(`${path}.pages`, `must be at least ${needed}, to hold the kernel`);
+    const maxPages = positive(img.memory, 1, `${path}.memory`, config.frames);
+    if (pages > maxPages) fail(`${path}.pages`, `exceeds the image's memory quota of ${maxPages}`);
     return {
       name: img.name,
       words,
       origin,
-      pages: img.pages ?? needed,
-      maxPages: positive(img.memory, 1, `${path}.memory`, config.frames),
+      pages,
+      maxPages,
       vcpus: positive(img.vcpus, 1, `${path}.vcpus`, 8),
       weight: positive(img.weight, DEFAULT_WEIGHT, `${path}.weight`, 65535),
       cap: capOf(img.cap, `${path}.cap`),

@@ -16,6 +16,7 @@ import {
   IRQ_VIRT_TIMER,
   setSys,
   SPURIOUS_IRQ,
+  syndrome,
   SYS,
   timerAsserted,
   TIMER_CTL,
@@ -125,10 +126,14 @@ function injectException(w: HvWorld, c: number, esr: number, far: number | null)
   return updateVcpu({ ...w, m: { ...w.m, cpus } }, cur.dom, cur.vcpu, { context: { ...ctx, pc, el: 1, irqMasked: true } });
 }
 
+/**
+ * HV-EXIT-3: an external abort at the guest's EL1 with the syndrome the hardware gives one
+ * (HW-EXC-4) — for a data abort that includes ISV and the register, as a guest's handler
+ * emulating the access would need.
+ */
 function injectAbort(w: HvWorld, c: number, trap: Extract<Trap, { kind: 'abort' }>): HvWorld {
-  const data = trap.access !== 'fetch';
-  const ec = data ? 0x24 : 0x20;
-  return injectException(w, c, ((ec << 26) | 0x10 | (trap.access === 'store' ? 1 << 6 : 0)) >>> 0, trap.va);
+  const esr = syndrome({ kind: 'abort', access: trap.access, stage: 1, fault: 'external', level: 0, va: trap.va, ipa: null, onWalk: false, rt: trap.rt });
+  return injectException(w, c, esr, trap.va);
 }
 
 function injectUndefined(w: HvWorld, c: number): HvWorld {
@@ -163,7 +168,10 @@ function physicalInterrupt(w: HvWorld, log: HvLog, c: number): HvWorld {
   let world: HvWorld = { ...w, m: { ...w.m, gic: acked.gic } };
   const id = acked.id;
   if (id === SPURIOUS_IRQ) return world;
-  if (id === IRQ_PHYS_TIMER) {
+  // HV-SCHED-3: a tick that is due when an IPI is taken first (the lower ID, HW-IRQ-3) is the
+  // tick of the vCPU that ran through it, so it is handled now; taken after the IPI's switch,
+  // it would be charged to the vCPU switched in, which has not run at all.
+  if (id === IRQ_PHYS_TIMER || (id === IRQ_IPI && timerAsserted(cpu.sys[SYS.CNTP_CTL]!, cpu.counter, cpu.sys[SYS.CNTP_CVAL]!))) {
     const cpus = world.m.cpus.slice();
     cpus[c] = { ...cpu, sys: setSys(cpu.sys, SYS.CNTP_CVAL, cpu.counter + 1) };
     log.ops.push('sysregWrite');
@@ -260,16 +268,14 @@ function schedOp(w: HvWorld, log: HvLog, c: number, d: DomId, v: number, cmd: nu
       if (port === null) return answer(ERRNO.EINVAL, w, d, v);
       return block(ok, log, c, d, v, arg);
     }
-    case SCHED.SHUTDOWN:
-      return notifyControl(destroyOrKeep(w, log, d), log, d);
+    case SCHED.SHUTDOWN: {
+      // HV-ABI-3: a domain that may not go — the control domain (HV-DOM-2) — gets the error in r1.
+      const r = destroyDomain(w, log, d);
+      return typeof r === 'number' ? answer(r, w, d, v) : notifyControl(r, log, d);
+    }
     default:
       return answer(ERRNO.EINVAL, w, d, v);
   }
-}
-
-function destroyOrKeep(w: HvWorld, log: HvLog, d: DomId): HvWorld {
-  const r = destroyDomain(w, log, d);
-  return typeof r === 'number' ? w : r;
 }
 
 /** Tells the control domain a domain has gone, on its DOM_EXC virtual-IRQ port if it bound one (HV-EVT-2). */

@@ -9,7 +9,7 @@
  */
 import { readWord, writeWord } from '../hw/index.ts';
 import { ERRNO } from './abi.ts';
-import { s2Map, s2Unmap, usableGfn } from './memory.ts';
+import { s2Holds, s2Map, s2Unmap, usableGfn } from './memory.ts';
 import type { DomId, GrantEntry, MaptrackEntry } from './types.ts';
 import { getDomain, updateDomain, type HvLog, type HvWorld } from './world.ts';
 
@@ -69,7 +69,8 @@ export function mapGrant(w: HvWorld, log: HvLog, d: DomId, granter: DomId, ref: 
   const entry = grantFor(w, d, granter, ref);
   if (typeof entry === 'number') return entry;
   if (entry.readonly && !readonly) return ERRNO.EPERM;
-  if (!usableGfn(w, gfn) || dom.p2m.has(gfn) || dom.maptrack.some((m) => m !== null && m.gfn === gfn)) return ERRNO.EINVAL;
+  // HV-GNT-3: only at a page that holds nothing — not its own, another mapping, or an assigned device's registers.
+  if (!usableGfn(w, gfn) || dom.p2m.has(gfn) || dom.maptrack.some((m) => m !== null && m.gfn === gfn) || s2Holds(w, d, gfn)) return ERRNO.EINVAL;
   const handle = firstFree(dom.maptrack);
   if (handle < 0) return ERRNO.ENOSPC;
   const mfn = getDomain(w.h, granter)!.p2m.get(entry.gfn)!;

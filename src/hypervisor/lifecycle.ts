@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { invalidateTlb, readWord, readWords, writeWord } from '../hw/index.ts';
+import { invalidateTlb, readWord, readWords, setIommuRoot, writeWord } from '../hw/index.ts';
 import { ERRNO } from './abi.ts';
 import { nextLifecycle, type DomainEvent } from './domain.chart.ts';
 import { close } from './events.ts';
@@ -185,24 +185,40 @@ function teardown(w: HvWorld, log: HvLog, d: DomId): HvWorld {
       if (typeof r !== 'number') world = r;
     }
   });
+  // HV-DEV-2, HV-INV-9: an assigned device loses its IOMMU table before the table's frame is
+  // freed, or its DMA would reach whoever gets the frame next. The assignment ends with the domain.
+  let m = world.m;
+  for (const dev of dom.devices) m = setIommuRoot(m, dev, -1);
+  world = { ...world, m };
   const frames = [...dom.p2m.values()];
   world = release(world, log, [...frames, dom.s2root, ...dom.s2tables]);
   log.ops.push('tlbiVmid');
   world = { ...world, m: invalidateTlb(world.m, Math.max(0, log.cpu), 'vmid', dom.vmid, true, dom.vmid, true) };
-  return updateDomain(world, d, { p2m: new Map(), s2tables: [], grants: [], maptrack: [], ports: [], dirty: null });
+  return updateDomain(world, d, { p2m: new Map(), s2tables: [], grants: [], maptrack: [], ports: [], devices: [], dirty: null });
 }
 
 /** Destroys domain `d` (HV-DOM-6); a migrated domain's source copy ends with the MIGRATED event. */
 export function destroyDomain(w: HvWorld, log: HvLog, d: DomId, event: 'DESTROY' | 'MIGRATED' = 'DESTROY'): HvWorld | number {
   const dom = w.h.domains[d];
   if (dom === undefined || dom === null || dom.lifecycle === 'destroyed') return ERRNO.ESRCH;
+  // HV-DOM-2, HV-INV-6: the control domain is never destroyed — not by its own shutdown, nor by
+  // an injected crash (its crash would be the host's).
+  if (dom.privileged) return ERRNO.EPERM;
   const world = dom.lifecycle === 'saved' ? w : teardown(w, log, d);
   return setLifecycle(world, log, d, 'destroyed', event);
 }
 
 /** The guest's virtual time: the host counter of pCPU 0 minus the domain's offset. */
 function virtualTime(w: HvWorld, dom: Domain): number {
-  return (w.m.cpus[0]!.counter - dom.counterOffset) >>> 0;
+  return (clockOf(w, dom.vcpus[0]?.affinity ?? 0) - dom.counterOffset) >>> 0;
+}
+
+/**
+ * The host clock a domain's virtual time is kept against: the counter of the pCPU its vCPU 0
+ * runs on (HV-LIFE-4). Counters are per CPU, so this is the one vCPU 0 reads through.
+ */
+export function clockOf(w: HvWorld, pcpu: number): number {
+  return (w.m.cpus[pcpu] ?? w.m.cpus[0]!).counter;
 }
 
 /**
@@ -238,8 +254,13 @@ export function snapshotOf(w: HvWorld, dom: Domain): DomainSnapshot {
   };
 }
 
-/** Channels to other domains cannot survive a save: an interdomain port comes back unbound for its peer, to be bound again. */
-function restorablePort(p: Port): Port {
+/**
+ * Channels to other domains cannot survive a save: an interdomain port comes back unbound for
+ * its peer, to be bound again. A physical interrupt's port does not come back at all: the
+ * device assignment ends when the domain's resources are freed (HV-DEV-2, HV-INV-4).
+ */
+function restorablePort(p: Port): Port | null {
+  if (p.binding.kind === 'pirq') return null;
   return p.binding.kind === 'interdomain' ? { ...p, binding: { kind: 'unbound', remote: p.binding.remote }, pending: false } : p;
 }
 
@@ -287,7 +308,7 @@ export function rebuild(w: HvWorld, log: HvLog, snap: DomainSnapshot): { w: HvWo
     grants: snap.grants,
     ports: snap.ports,
     console: snap.console,
-    counterOffset: (world.m.cpus[0]!.counter - snap.virtualTime) >>> 0,
+    counterOffset: (clockOf(world, snap.vcpus[0]?.affinity ?? 0) - snap.virtualTime) >>> 0,
   });
   const runq = world.h.runq.filter((q) => q.dom !== d);
   vcpus.forEach((v, i) => {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { invalidateTlb, mapPage, PTE, readWord, unmapPage, writeWord } from '../hw/index.ts';
+import { invalidateTlb, mapPage, PTE, readWord, unmapPage, walk, writeWord } from '../hw/index.ts';
 import { ERRNO } from './abi.ts';
 import { FREE, HYPERVISOR, type DomId, type HypervisorState } from './types.ts';
 import { getDomain, updateDomain, type HvLog, type HvWorld } from './world.ts';
@@ -91,6 +91,15 @@ export function s2SetWritable(w: HvWorld, log: HvLog, d: DomId, gfn: number, wri
   return typeof mapped === 'number' ? unmapped : mapped;
 }
 
+/**
+ * Whether guest page `gfn` of domain `d` holds something in stage 2 — its own page, a grant it
+ * mapped, or an assigned device's registers (HV-MEM-2) — so that nothing may be put over it.
+ */
+export function s2Holds(w: HvWorld, d: DomId, gfn: number): boolean {
+  const dom = getDomain(w.h, d);
+  return dom !== null && walk(w.m.geometry, w.m.memory, dom.s2root, gfn * w.m.geometry.pageBytes).ok;
+}
+
 /** Whether `gfn` is usable as RAM: inside the address space, not an emulated device's page. */
 export function usableGfn(w: HvWorld, gfn: number): boolean {
   const geo = w.m.geometry;
@@ -108,7 +117,9 @@ export function populate(w: HvWorld, log: HvLog, d: DomId, gfn: number, count: n
   if (!Number.isInteger(count) || count < 1 || count > 64) return ERRNO.EINVAL;
   for (let i = 0; i < count; i++) {
     if (!usableGfn(w, gfn + i)) return ERRNO.EINVAL;
-    if (dom.p2m.has(gfn + i)) return ERRNO.EEXIST;
+    // HV-MEM-3: EEXIST for a page it has — its own, or one holding a grant mapping or an
+    // assigned device, which a new page would silently replace.
+    if (dom.p2m.has(gfn + i) || s2Holds(w, d, gfn + i)) return ERRNO.EEXIST;
   }
   if (dom.p2m.size + count > dom.maxPages) return ERRNO.ENOMEM;
   let world = w;
@@ -122,7 +133,13 @@ export function populate(w: HvWorld, log: HvLog, d: DomId, gfn: number, count: n
     world = mapped;
     p2m.set(gfn + i, frames[i]!);
   }
-  return updateDomain(world, d, { p2m });
+  // HV-LIFE-5, HV-LIFE-6: under dirty logging a new page counts as written — the next round
+  // must copy it, or the destination never gets it (its later stores do not fault: it is
+  // writable until that round write-protects it).
+  if (dom.dirty === null) return updateDomain(world, d, { p2m });
+  const dirty = new Set(dom.dirty);
+  for (let i = 0; i < count; i++) dirty.add(gfn + i);
+  return updateDomain(world, d, { p2m, dirty });
 }
 
 /**
@@ -148,6 +165,9 @@ export function decrease(w: HvWorld, log: HvLog, d: DomId, gfn: number, count: n
     p2m.delete(gfn + i);
   }
   const grants = dom.grants.map((g) => (g !== null && g.gfn >= gfn && g.gfn < gfn + count ? null : g));
-  world = updateDomain(world, d, { p2m, grants });
+  // HV-LIFE-5, HV-LIFE-6: under dirty logging a page given back counts as written, so the next
+  // round takes it from the destination too.
+  const dirty = dom.dirty === null ? null : new Set([...dom.dirty, ...Array.from({ length: count }, (_, i) => gfn + i)]);
+  world = updateDomain(world, d, { p2m, grants, dirty });
   return release(world, log, freed);
 }

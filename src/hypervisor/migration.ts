@@ -12,9 +12,9 @@
  */
 import { readWords, writeWords } from '../hw/index.ts';
 import { ERRNO } from './abi.ts';
-import { createDomain, destroyDomain, setLifecycle, snapshotOf, startDirtyLog, takeDirty } from './lifecycle.ts';
-import { populate } from './memory.ts';
-import { stopDomainElsewhere } from './sched.ts';
+import { clockOf, createDomain, destroyDomain, setLifecycle, snapshotOf, startDirtyLog, takeDirty } from './lifecycle.ts';
+import { decrease, populate } from './memory.ts';
+import { kickPcpus, stopDomainElsewhere } from './sched.ts';
 import type { DomId } from './types.ts';
 import { getDomain, newHvLog, updateDomain, type HvLog, type HvWorld } from './world.ts';
 
@@ -35,7 +35,15 @@ function copyPages(src: HvWorld, dst: HvWorld, log: HvLog, srcDom: DomId, dstDom
   let world = dst;
   for (const gfn of gfns) {
     const from = getDomain(src.h, srcDom)!.p2m.get(gfn);
-    if (from === undefined) continue;
+    if (from === undefined) {
+      // HV-LIFE-6: a page the guest gave back since an earlier round leaves the destination too.
+      if (getDomain(world.h, dstDom)!.p2m.has(gfn)) {
+        const gone = decrease(world, log, dstDom, gfn, 1);
+        if (typeof gone === 'number') return gone;
+        world = gone;
+      }
+      continue;
+    }
     if (!getDomain(world.h, dstDom)!.p2m.has(gfn)) {
       const p = populate(world, log, dstDom, gfn, 1);
       if (typeof p === 'number') return p;
@@ -74,8 +82,9 @@ export function beginMigration(src: HvWorld, dst: HvWorld, d: DomId): Migration 
   const first = takeDirty(logged, log, d);
   const copied = copyPages(first.w, created.w, log, d, created.dom, first.pages);
   if (typeof copied === 'number') return copied;
-  const dstWorld = { ...copied, h: { ...copied.h, runq: copied.h.runq.filter((q) => q.dom !== created.dom) } };
-  return { src: first.w, dst: dstWorld, srcDom: d, dstDom: created.dom, rounds: 1, pagesCopied: first.pages.length };
+  // HV-LIFE-2, HV-INV-5: the destination copy stays `created`, so it is never scheduled; its
+  // vCPU 0 stays queued as a created domain's runnable vCPU is (finishMigration re-queues).
+  return { src: first.w, dst: copied, srcDom: d, dstDom: created.dom, rounds: 1, pagesCopied: first.pages.length };
 }
 
 /** One more pre-copy round: the pages written since the last round (HV-LIFE-6). */
@@ -108,16 +117,21 @@ export function finishMigration(mig: Migration): Migration | number {
   const snap = snapshotOf(last.w, getDomain(last.w.h, mig.srcDom)!);
   let dst = updateDomain(copied, mig.dstDom, {
     vcpus: getDomain(copied.h, mig.dstDom)!.vcpus.map((v, i) => ({ ...v, state: snap.vcpus[i]!.state, context: snap.vcpus[i]!.context })),
-    grants: snap.grants,
-    ports: snap.ports,
+    // HV-LIFE-6: grants and channels name domains of the source host; they do not travel. The
+    // guest grants and binds again on the destination, as a Xen guest does after migration.
+    grants: [],
+    ports: [],
     console: snap.console,
-    counterOffset: (copied.m.cpus[0]!.counter - snap.virtualTime) >>> 0,
+    counterOffset: (clockOf(copied, getDomain(copied.h, mig.dstDom)!.vcpus[0]?.affinity ?? 0) - snap.virtualTime) >>> 0,
   });
   const runq = dst.h.runq.filter((q) => q.dom !== mig.dstDom);
   snap.vcpus.forEach((v, i) => {
     if (v.state === 'runnable') runq.push({ dom: mig.dstDom, vcpu: i });
   });
   dst = setLifecycle({ ...dst, h: { ...dst.h, runq } }, log, mig.dstDom, 'running', 'START');
+  // HV-SCHED-5: no exit on the destination runs its scheduler, so its idle pCPUs are sent an
+  // IPI to take the domain up at once — not at their next tick.
+  dst = kickPcpus(dst, newHvLog(-1));
   const gone = destroyDomain(last.w, log, mig.srcDom, 'MIGRATED');
   if (typeof gone === 'number') return gone;
   src = gone;

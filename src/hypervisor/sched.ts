@@ -141,22 +141,37 @@ export function waterFill(demands: readonly { weight: number; cap: number }[], t
   return share;
 }
 
+function isBusy(v: Vcpu): boolean {
+  return v.state === 'runnable' || v.state === 'running';
+}
+
 /** Credit accounting (HV-SCHED-6): domains with runnable or running vCPUs share this period's credits. */
 function account(w: HvWorld): HvWorld {
   const h = w.h;
   const period = h.config.creditsPerTick * h.config.accountingTicks;
-  const active = h.domains.filter((d): d is Domain => d !== null && d.lifecycle === 'running' && d.vcpus.some((v) => v.state === 'runnable' || v.state === 'running'));
-  const total = period * h.pcpus.length;
+  const active = h.domains.filter((d): d is Domain => d !== null && d.lifecycle === 'running' && d.vcpus.some(isBusy));
+  // HV-SCHED-6: a vCPU runs only on its own pCPU, so the credits to share are those of the
+  // pCPUs busy vCPUs are pinned to, and a domain can use at most one pCPU per pCPU its busy
+  // vCPUs are on (Xen's credit_peak). Counting every pCPU would hand out credit no vCPU can
+  // burn: all stay UNDER and share round-robin, whatever their weights.
+  const pcpusOf = (d: Domain) => new Set(d.vcpus.filter(isBusy).map((v) => v.affinity)).size;
+  const total = period * new Set(active.flatMap((d) => d.vcpus.filter(isBusy).map((v) => v.affinity))).size;
   const shares = waterFill(
-    active.map((d) => ({ weight: d.weight, cap: d.cap > 0 ? (period * d.cap) / 100 : Infinity })),
+    active.map((d) => ({ weight: d.weight, cap: Math.min(d.cap > 0 ? (period * d.cap) / 100 : Infinity, period * pcpusOf(d)) })),
     total,
   );
   let world = w;
   active.forEach((d, i) => {
-    const busy = d.vcpus.filter((v) => v.state === 'runnable' || v.state === 'running');
-    const each = Math.floor(shares[i]! / busy.length);
+    const busy = d.vcpus.filter(isBusy);
+    // Exact shares: rounding each period's share down (or up) misses the pCPUs' capacity by up
+    // to a credit per vCPU per period, a bias that grows without bound over a long run.
+    const each = shares[i]! / busy.length;
     for (const v of busy) {
-      const credit = Math.min(v.credit + each, creditCeiling(h));
+      // HV-SCHED-6: what a vCPU banks — credit left from earlier periods — is at most one
+      // slice; this period's share comes on top. Clipping the new share too would take credit
+      // from a vCPU that has not yet been charged for the tick now ending on its pCPU (the
+      // accounting runs on pCPU 0), or whose period's share exceeds a slice.
+      const credit = Math.min(v.credit, creditCeiling(h)) + each;
       world = updateVcpu(world, d.id, v.id, { credit, priority: v.priority === 'boost' ? 'boost' : credit > 0 ? 'under' : 'over' });
     }
   });

@@ -9,8 +9,9 @@
  * @module
  */
 import { PTE, ptePpn, readWord, type Machine } from '../hw/index.ts';
+import { VIRQ } from './abi.ts';
 import type { DomId, Domain, HypervisorState } from './types.ts';
-import { liveVcpuContext } from './vcpu.ts';
+import { EL1_BANK, liveVcpuContext } from './vcpu.ts';
 
 /** Live domains — those holding resources: not destroyed, not saved — in id order (HV-ISO-1). */
 export function liveDomains(h: HypervisorState): Domain[] {
@@ -62,7 +63,9 @@ export function hvDomainView(m: Machine, h: HypervisorState, name: string): unkn
         pc: ctx.pc,
         regs: ctx.regs,
         irqMasked: ctx.irqMasked,
-        sys: Object.entries(ctx.sys).sort((a, b) => Number(a[0]) - Number(b[0])),
+        // HV-ISO-2: every banked register, 0 where a vCPU that never ran has none saved — so
+        // the view does not tell whether the vCPU has been on a pCPU yet.
+        sys: EL1_BANK.map((r) => [String(r), ctx.sys[r] ?? 0]),
         virq: [ctx.vPending, ctx.vActive],
       };
     }),
@@ -82,7 +85,7 @@ function nameOf(h: HypervisorState, d: DomId): string {
  * Who may affect whom (HV-ISO-3): the control domain → every domain; a granter and its
  * grantee, both ways (the grantee reads or writes the page; the granter writes it and may
  * end the grant); the two ends of an event channel, both ways, and a domain and the domain it
- * opened an unbound port for.
+ * opened an unbound port for; every domain → the control domain once it has bound DOM_EXC.
  */
 export function hvAuthority(h: HypervisorState): { from: string; to: string; via: string }[] {
   const edges = new Map<string, { from: string; to: string; via: string }>();
@@ -96,6 +99,9 @@ export function hvAuthority(h: HypervisorState): { from: string; to: string; via
   const live = liveDomains(h);
   for (const d of live) {
     if (d.privileged) for (const o of live) add(d.id, o.id, 'control');
+    // HV-EVT-2: once the control domain binds DOM_EXC, every domain's shutdown, crash or
+    // destruction makes that port pending — every domain may affect it.
+    if (d.privileged && d.ports.some((p) => p?.binding.kind === 'virq' && p.binding.virq === VIRQ.DOM_EXC)) for (const o of live) add(o.id, d.id, 'DOM_EXC');
     d.grants.forEach((g, ref) => {
       if (g === null || h.domains[g.grantee] === null) return;
       add(d.id, g.grantee, `grant ${ref}`);

@@ -25,6 +25,8 @@ export const SYSCALL = {
   REPLY: 6,
   REPLY_RECV: 7,
   YIELD: 8,
+  /** Does nothing and returns: the null system call that benchmarks measure (as L4Re's). */
+  NULL: 9,
 } as const;
 
 export type SyscallName = keyof typeof SYSCALL;

@@ -231,8 +231,12 @@ function boot(config: MachineConfig, s: KernelScenario): World {
     r.obj = created.obj;
   }
 
-  // Capabilities: the first cap to an object is its original; later ones derive from it.
-  const originals = new Map<ObjId, CapId>();
+  // Capabilities (MK-BOOT-3): the first cap to an object is its original; a later one derives
+  // from the first original that has every right it has. One with a right no original has is
+  // an original too: deriving it would give a child more rights than its parent (MK-CAP-2,
+  // MK-INV-4) — as a scenario may well ask, e.g. a receiver's R cap placed before a sender's W.
+  const originals = new Map<ObjId, { id: CapId; rights: number }[]>();
+  const rightsOf = (cap: Cap): number => ('rights' in cap ? cap.rights : ALL_RIGHTS);
   const put = (thread: number, slot: number, cap: Cap, path: string): void => {
     const cnode = plans[thread]!.cnode.obj!;
     const size = 2 ** ((s.threads[thread]!.cnodeBits ?? DEFAULT_CNODE_BITS));
@@ -240,10 +244,10 @@ function boot(config: MachineConfig, s: KernelScenario): World {
     const ref: SlotRef = { cnode, index: slot };
     if (slotContents(w.k, ref) !== null) fail(path, `slot ${slot} is already used`);
     const obj = 'obj' in cap ? cap.obj : null;
-    const parent = obj === null ? null : (originals.get(obj) ?? null);
+    const parent = obj === null ? null : (originals.get(obj)?.find((o) => (rightsOf(cap) & ~o.rights) === 0)?.id ?? null);
     w = { ...w, k: insertCap(w.k, ref, cap, parent) };
     const stored = slotContents(w.k, ref)!;
-    if (obj !== null && parent === null) originals.set(obj, stored.id);
+    if (obj !== null && parent === null) originals.set(obj, [...(originals.get(obj) ?? []), { id: stored.id, rights: rightsOf(cap) }]);
   };
   const threadIndex = (name: string, path: string): number => {
     const i = s.threads.findIndex((t) => t.name === name);
@@ -367,7 +371,7 @@ function boot(config: MachineConfig, s: KernelScenario): World {
       cspace: p.cnode.obj!,
       vspace: p.vspace?.obj ?? null,
       faultEndpoint: faultEp,
-      context: { regs, pc: p.origin, restartPc: p.origin },
+      context: { regs, pc: p.origin, restartPc: p.origin, tpidr: 0 },
     });
     if (t.start ?? true) w = setThreadState(w, log, p.tcb.obj!, { kind: 'restart' }, 'RESUME');
   });

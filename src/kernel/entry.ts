@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Trap } from '../hw/index.ts';
+import { SYS, timerAsserted, type Trap } from '../hw/index.ts';
 import { errorInfo, ERROR, FAULT_LABEL, REG, SYSCALL } from './abi.ts';
 import { lookupCap } from './cspace.ts';
 import { handleInterrupt } from './irq.ts';
@@ -14,7 +14,7 @@ import { deliverFault, receiveIpc, reply, sendIpc, setContextRegs, signal, wait 
 import { invoke } from './invoke.ts';
 import { exitToUser, kickOtherCpus, rotateCurrent, saveContext, schedule, timerTick } from './scheduler.ts';
 import { RIGHTS, type ObjId } from './types.ts';
-import { getTcb, newLog, type Log, type World } from './world.ts';
+import { getTcb, newLog, updateTcb, type Log, type World } from './world.ts';
 
 /** Handles a trap to EL1 on CPU `c` (MK-ENTRY-1). */
 export function handleTrap(w0: World, c: number, trap: Trap): { w: World; log: Log } {
@@ -22,7 +22,13 @@ export function handleTrap(w0: World, c: number, trap: Trap): { w: World; log: L
   let w = saveContext(w0, log, c, trap);
   const t = w.k.cpus[c]!.current;
   if (trap.kind === 'irq') {
-    const irq = handleInterrupt(w, log, c);
+    let irq = handleInterrupt(w, log, c);
+    // MK-SCHED-5: an IPI outranks the timer (HW-IRQ-3), and whether one is pending can depend
+    // on what another domain did; a tick it would hold back to the next step is taken in this
+    // same entry, so the domain schedule advances at the same step whatever other domains do.
+    if (irq.kind === 'ipi' && timerAsserted(irq.w.m.cpus[c]!.sys[SYS.CNTP_CTL]!, irq.w.m.cpus[c]!.counter, irq.w.m.cpus[c]!.sys[SYS.CNTP_CVAL]!)) {
+      irq = handleInterrupt(irq.w, log, c);
+    }
     w = irq.kind === 'timer' ? timerTick(irq.w, c) : irq.w;
   } else if (t !== null && trap.from === 0) {
     w = userTrap(w, log, c, t, trap);
@@ -75,7 +81,10 @@ function syscall(w: World, log: Log, c: number, t: ObjId, n: number): World {
       const cap = cte.cap;
       if (cap.type === 'endpoint') {
         if ((cap.rights & RIGHTS.W) === 0) return fail(w, log, t, ERROR.INVALID_CAPABILITY);
-        return sendIpc(w, log, t, cap.obj, {
+        // MK-IPC-5, MK-IPC-6: a Call also receives (its reply); a cap in the reply goes to the
+        // slot its r11 names now, not to one left over from an earlier receive.
+        const caller = n === SYSCALL.CALL ? updateTcb(w, t, { receiveSlot: regs[REG.XCAP]! }) : w;
+        return sendIpc(caller, log, t, cap.obj, {
           badge: cap.badge,
           canGrant: (cap.rights & RIGHTS.G) !== 0,
           canGrantReply: (cap.rights & RIGHTS.GR) !== 0,
@@ -97,7 +106,11 @@ function syscall(w: World, log: Log, c: number, t: ObjId, n: number): World {
     case SYSCALL.REPLY_RECV:
       return receive(reply(w, log, t), log, t, true);
     case SYSCALL.YIELD:
+      // MK-SCHED-3: the thread goes to the tail of the ready queue at once; its time slice is
+      // not refilled (seL4's handleYield: tcbSchedDequeue, tcbSchedAppend).
       return rotateCurrent(w, c);
+    case SYSCALL.NULL:
+      return w;
     default:
       return deliverFault(w, log, t, { label: FAULT_LABEL.UNKNOWN_SYSCALL, words: [getTcb(w.k, t).context.restartPc, n] });
   }

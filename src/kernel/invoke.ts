@@ -8,6 +8,7 @@
  */
 import { decodeInfo, encodeInfo, ERROR, INVOCATION, MR_COUNT, REG } from './abi.ts';
 import {
+  allCaps,
   deleteCap,
   deriveCap,
   err,
@@ -128,7 +129,7 @@ function invokeUntyped(w: World, log: Log, c: Call): KResult<World> {
     if (!s.ok) return s;
     dest.push(s.value);
   }
-  return retype(w, log, c.slot, type, bits, dest);
+  return retype(w, log, c.slot, type, bits, dest, getTcb(w.k, c.t).domain);
 }
 
 /** TCB invocations (MK-OP-2). A target running on another CPU is stopped first. */
@@ -163,7 +164,7 @@ function invokeTcb(w0: World, log: Log, c: Call, target: ObjId): World {
         if (r === 0) pc = a[2 + i]!;
         else regs[r] = a[2 + i]!;
       }
-      return answer(updateTcb(w, target, { context: { regs, pc, restartPc: pc } }), log, c.t, ERROR.NO_ERROR);
+      return answer(updateTcb(w, target, { context: { ...tcb.context, regs, pc, restartPc: pc } }), log, c.t, ERROR.NO_ERROR);
     }
     case INVOCATION.TCB_BIND_NOTIFICATION: {
       const x = extraCap(w, c);
@@ -199,6 +200,10 @@ function configure(w: World, c: Call, target: ObjId): KResult<World> {
   }
   if (cpu !== NONE && cpu >= w.m.cpus.length) return err(ERROR.RANGE_ERROR);
   if (domain !== NONE && domain >= Math.max(1, w.k.config.domainNames.length)) return err(ERROR.RANGE_ERROR);
+  // MK-ABI-3, MK-PROP-3: a thread can be moved only into its mover's own domain. Moving it
+  // into another domain would change that domain's view, which the mover may have no
+  // authority over (seL4 reserves setting a domain to the holder of the domain capability).
+  if (domain !== NONE && domain !== getTcb(w.k, c.t).domain) return err(ERROR.ILLEGAL_OPERATION);
   return ok(
     updateTcb(w, target, {
       faultEndpoint: faultEp === NONE ? null : faultEp,
@@ -273,6 +278,9 @@ function invokeMapping(w: World, log: Log, c: Call): KResult<World> {
   if (x.value.cap.type !== 'vspace') return err(ERROR.INVALID_CAPABILITY);
   const vspace = x.value.cap.obj;
   const [va = 0, attrs = 0] = c.args;
+  // MK-VM-5: the table must be unmapped, not only this cap: a copy of the cap may have mapped
+  // it already, and one table in two places would map frames where no frame cap records it.
+  if (cap.type === 'pagetable' && c.label === INVOCATION.PAGETABLE_MAP && tableMapped(w, cap.obj)) return err(ERROR.ILLEGAL_OPERATION);
   const r =
     cap.type === 'frame' && c.label === INVOCATION.FRAME_MAP
       ? mapFrame(w, log, cap, vspace, va, attrs)
@@ -280,6 +288,11 @@ function invokeMapping(w: World, log: Log, c: Call): KResult<World> {
         ? mapPageTable(w, log, cap, vspace, va)
         : err<{ w: World; cap: Cap }>(ERROR.ILLEGAL_OPERATION);
   return r.ok ? ok(store(r.value.w, r.value.cap)) : r;
+}
+
+/** Whether any cap to page table `pt` holds a mapping of it. */
+function tableMapped(w: World, pt: ObjId): boolean {
+  return allCaps(w.k).some(({ cte }) => cte.cap.type === 'pagetable' && cte.cap.obj === pt && cte.cap.mapping !== null);
 }
 
 /** IRQControl_Get(line, destIndex) (MK-IRQ-1). */

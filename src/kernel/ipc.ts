@@ -58,7 +58,8 @@ function transferCap(w: World, sender: ObjId, receiver: ObjId, via: ObjId | null
   if (!found.ok) return none;
   const cap: Cap = found.value.cte.cap;
   if (via !== null && cap.type === 'endpoint' && cap.obj === via && cap.badge !== 0) {
-    return { w, extraCaps: 0, unwrapped: cap.badge };
+    // seL4 counts an unwrapped cap in extraCaps and marks it in capsUnwrapped.
+    return { w, extraCaps: 1, unwrapped: cap.badge };
   }
   const r = getTcb(w.k, receiver);
   if (r.receiveSlot === null) return none;

@@ -50,7 +50,7 @@ export function saveContext(w: World, log: Log, c: number, trap: Trap): World {
   const elr = cpu.sys[SYS.ELR_EL1]!;
   const restartPc = trap.kind === 'svc' ? (elr - 4) >>> 0 : elr;
   log.ops.push('regSave');
-  return updateTcb(w, t, { context: { regs: cpu.regs, pc: elr, restartPc } });
+  return updateTcb(w, t, { context: { regs: cpu.regs, pc: elr, restartPc, tpidr: cpu.sys[SYS.TPIDR_EL0]! } });
 }
 
 /** The hardware state of a CPU running its idle thread: EL1, waiting for an interrupt (MK-SCHED-4). */
@@ -68,7 +68,7 @@ export function stopIfRunningElsewhere(w: World, log: Log, t: ObjId): World {
   if (c < 0 || c === log.cpu) return w;
   const cpu = w.m.cpus[c]!;
   log.ops.push('regSave', 'ipi');
-  let world = updateTcb(w, t, { context: { regs: cpu.regs, pc: cpu.pc, restartPc: cpu.pc } });
+  let world = updateTcb(w, t, { context: { regs: cpu.regs, pc: cpu.pc, restartPc: cpu.pc, tpidr: cpu.sys[SYS.TPIDR_EL0]! } });
   const cpus = world.k.cpus.slice();
   cpus[c] = { current: null };
   const hwCpus = world.m.cpus.slice();
@@ -124,11 +124,17 @@ export function timerTick(w: World, c: number): World {
 export function schedule(w: World, log: Log, c: number): World {
   let k = w.k;
   const cur = k.cpus[c]!.current;
-  const curOk = cur !== null && mayRun(k, getTcb(k, cur));
+  // MK-SCHED-2, MK-INV-9: the current thread keeps this CPU only while it may run here — a
+  // TCB_Configure of its own affinity moves it to the ready queue, for its new CPU to take.
+  const curOk = cur !== null && mayRun(k, getTcb(k, cur)) && getTcb(k, cur).affinity === c;
   const best = chooseThread(k, c);
   if (curOk && (best === null || getTcb(k, best).priority <= getTcb(k, cur).priority)) return w;
   if (cur !== null) k = setCurrent(k, c, null);
-  if (curOk) k = enqueue(k, cur, true);
+  // MK-SCHED-2, MK-SCHED-5: a runnable thread leaving its CPU — preempted by a higher
+  // priority or by the end of its domain's slot — goes to the head of the ready queue (seL4's
+  // tcbSchedEnqueue). Re-queueing only a thread that may run now would drop one whose domain
+  // slot just ended: runnable, yet never chosen again.
+  if (cur !== null && isRunnable(getTcb(k, cur).state)) k = enqueue(k, cur, true);
   if (best === null) return { ...w, k };
   k = setCurrent(dequeue(k, best), c, best);
   let world: World = { ...w, k };
@@ -161,6 +167,8 @@ export function exitToUser(w: World, log: Log, c: number): World {
     sys = setSys(sys, SYS.TTBR0_EL1, ttbr);
   }
   if ((sys[SYS.SCTLR_EL1]! & SCTLR_M) === 0) sys = setSys(sys, SYS.SCTLR_EL1, SCTLR_M);
+  // MK-OBJ-4, MK-SCHED-6: TPIDR_EL0 is user state, restored with the registers.
+  if (sys[SYS.TPIDR_EL0] !== tcb.context.tpidr) sys = setSys(sys, SYS.TPIDR_EL0, tcb.context.tpidr);
   sys = setSys(setSys(sys, SYS.ELR_EL1, tcb.context.pc), SYS.SPSR_EL1, encodeSpsr(0, false));
   log.ops.push('regRestore', 'trapReturnEl1');
   cpus[c] = { ...cpu, regs: tcb.context.regs, pc: tcb.context.pc, el: 0, irqMasked: false, waiting: false, sys };

@@ -111,6 +111,12 @@ export interface UserContext {
   readonly pc: number;
   /** The instruction that last entered the kernel: where a `restart` thread resumes (seL4's FaultIP). */
   readonly restartPc: number;
+  /**
+   * TPIDR_EL0, the user thread-pointer register (MK-OBJ-4). User code writes it with MSR, so
+   * it is per-thread state: left on the CPU across a switch it would carry one thread's value
+   * into the next — across domains, a storage channel (MK-PROP-4).
+   */
+  readonly tpidr: number;
 }
 
 export interface Tcb {

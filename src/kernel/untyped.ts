@@ -68,7 +68,7 @@ export function newObject(kind: RetypeKind, base: number, bits: number, timeslic
         cspace: null,
         vspace: null,
         faultEndpoint: null,
-        context: { regs: new Array<number>(16).fill(0), pc: 0, restartPc: 0 },
+        context: { regs: new Array<number>(16).fill(0), pc: 0, restartPc: 0, tpidr: 0 },
         boundNotification: null,
         caller: null,
         receiveSlot: null,
@@ -130,9 +130,10 @@ export function createObject(w: World, log: Log, kind: RetypeKind, base: number,
 
 /**
  * Untyped_Retype (MK-OBJ-2): `count` objects of `type` from the untyped cap in `from`, their
- * caps into the empty slots `dest`.
+ * caps into the empty slots `dest`. A new TCB belongs to `domain`, the domain of the thread
+ * that made it (MK-ISO-1; seL4 gives it the current domain).
  */
-export function retype(w: World, log: Log, from: SlotRef, type: number, userBits: number, dest: readonly SlotRef[]): KResult<World> {
+export function retype(w: World, log: Log, from: SlotRef, type: number, userBits: number, dest: readonly SlotRef[], domain: number): KResult<World> {
   const src = slotContents(w.k, from);
   if (src?.cap.type !== 'untyped') return err(ERROR.INVALID_CAPABILITY);
   const ut = getObject(w.k, src.cap.obj);
@@ -153,6 +154,9 @@ export function retype(w: World, log: Log, from: SlotRef, type: number, userBits
   dest.forEach((slot, i) => {
     const created = createObject(world, log, kind, start + i * size, bits, ut.device);
     world = { ...created.w, k: insertCap(created.w.k, slot, originalCap(kind, created.obj), src.id) };
+    // MK-ISO-1, MK-PROP-3: not domain 0 — that would put a thread into a domain its maker may not affect.
+    const made = getObject(world.k, created.obj);
+    if (made?.type === 'tcb') world = { ...world, k: setObject(world.k, created.obj, { ...made, domain }) };
   });
   return ok(world);
 }

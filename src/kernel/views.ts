@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { PTE, ptePpn, readWord, type Machine } from '../hw/index.ts';
+import { PTE, ptePpn, readWord, SYS, type Machine } from '../hw/index.ts';
 import { allCaps, capObject } from './cspace.ts';
 import { isRunnable } from './thread.ts';
 import { RIGHTS, type Cap, type KernelState, type ObjId, type Tcb } from './types.ts';
@@ -31,10 +31,12 @@ export function threads(k: KernelState): { id: ObjId; tcb: Tcb }[] {
   return out;
 }
 
-/** A thread's registers and pc: from its CPU if it is running, else from its saved context. */
-export function liveContext(m: Machine, k: KernelState, id: ObjId, tcb: Tcb): { regs: readonly number[]; pc: number } {
+/** A thread's registers, pc and TPIDR_EL0: from its CPU if it is running, else from its saved context. */
+export function liveContext(m: Machine, k: KernelState, id: ObjId, tcb: Tcb): { regs: readonly number[]; pc: number; tpidr: number } {
   const c = k.cpus.findIndex((s) => s.current === id);
-  return c >= 0 ? { regs: m.cpus[c]!.regs, pc: m.cpus[c]!.pc } : { regs: tcb.context.regs, pc: tcb.context.pc };
+  if (c < 0) return { regs: tcb.context.regs, pc: tcb.context.pc, tpidr: tcb.context.tpidr };
+  const cpu = m.cpus[c]!;
+  return { regs: cpu.regs, pc: cpu.pc, tpidr: cpu.sys[SYS.TPIDR_EL0]! };
 }
 
 /** Every present leaf mapping of VSpace `vspace`: virtual page base, physical page, flags. */
@@ -80,10 +82,13 @@ export function domainView(m: Machine, k: KernelState, domain: string): unknown 
   return {
     threads: mine.map(({ id, tcb }) => {
       const ctx = liveContext(m, k, id, tcb);
-      return { name: tcb.name, runnable: isRunnable(tcb.state), state: isRunnable(tcb.state) ? 'runnable' : tcb.state.kind, pc: ctx.pc, regs: ctx.regs };
+      // MK-ISO-2: TPIDR_EL0 is a user register too (MK-OBJ-4).
+      return { name: tcb.name, runnable: isRunnable(tcb.state), state: isRunnable(tcb.state) ? 'runnable' : tcb.state.kind, pc: ctx.pc, regs: ctx.regs, tpidr: ctx.tpidr };
     }),
     memory: spaces.map((v) => ({
-      space: v,
+      // Named by the threads that run in it, not by its object id: ids are global counters a
+      // domain cannot observe, and another domain's allocations would shift them.
+      space: mine.filter((t) => t.tcb.vspace === v).map((t) => t.tcb.name),
       pages: vspaceMappings(m, k, v).map((p) => ({ va: p.va, flags: p.flags, words: pageContents(m, p.ppn) })),
     })),
   };
@@ -95,10 +100,23 @@ function capsByDomain(k: KernelState): Map<number, Cap[]> {
   for (const { slot, cte } of allCaps(k)) byCnode.set(slot.cnode, [...(byCnode.get(slot.cnode) ?? []), cte.cap]);
   const out = new Map<number, Cap[]>();
   for (const { tcb } of threads(k)) {
-    if (tcb.cspace === null) continue;
-    out.set(tcb.domain, [...(out.get(tcb.domain) ?? []), ...(byCnode.get(tcb.cspace) ?? [])]);
+    const caps = [...(tcb.cspace === null ? [] : (byCnode.get(tcb.cspace) ?? [])), ...stateCaps(tcb)];
+    out.set(tcb.domain, [...(out.get(tcb.domain) ?? []), ...caps]);
   }
   return out;
+}
+
+/**
+ * MK-ISO-3: the authority a thread has by its state rather than by a cap it holds (seL4's
+ * state references): a thread queued on an endpoint is in the rendezvous whether or not it
+ * still holds a cap to it, and one waiting on a notification receives its next signal — so
+ * each counts as holding that object.
+ */
+function stateCaps(tcb: Tcb): Cap[] {
+  const s = tcb.state;
+  if (s.kind === 'blockedOnSend' || s.kind === 'blockedOnReceive') return [{ type: 'endpoint', obj: s.endpoint, badge: 0, rights: RIGHTS.R | RIGHTS.W }];
+  if (s.kind === 'blockedOnNotification') return [{ type: 'notification', obj: s.notification, badge: 0, rights: RIGHTS.R }];
+  return [];
 }
 
 /** The objects a domain's own threads are: its TCBs, CNodes and VSpaces. */
@@ -153,7 +171,12 @@ export function authorityEdges(k: KernelState): { from: string; to: string; via:
       for (const a of holders) add(a, b, `${via} of ${names[b]}`);
     });
   }
-  // An IRQ handler affects whoever waits on the notification its line signals.
+  // A reply right lets its holder complete its caller's Call (MK-IPC-6): authority over the caller.
+  for (const { tcb } of threads(k)) {
+    const caller = tcb.caller === null ? null : getObject(k, tcb.caller.caller);
+    if (caller?.type === 'tcb') add(tcb.domain, caller.domain, `reply to ${caller.name}`);
+  }
+    // An IRQ handler affects whoever waits on the notification its line signals.
   k.irqs.forEach((line, id) => {
     if (line.target === null) return;
     const n = line.target.notification;

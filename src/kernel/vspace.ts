@@ -11,7 +11,7 @@
 import { invalidateTlb, pte, ptePpn, PTE, readWord, tableIndices, writeWord } from '../hw/index.ts';
 import { ERROR, MAP_ATTR } from './abi.ts';
 import { err, ok, type KResult } from './cspace.ts';
-import { RIGHTS, type Cap, type KernelState, type ObjId, type PageTable } from './types.ts';
+import { RIGHTS, type Cap, type KernelState, type Mapping, type ObjId, type PageTable } from './types.ts';
 import { getObject, type Log, type World } from './world.ts';
 
 /** Number of ASIDs; ASID 0 is never assigned (MK-VM-1). */
@@ -180,17 +180,40 @@ export function mapPageTable(
   return err(ERROR.DELETE_FIRST);
 }
 
-/** Removes the mapping a page-table cap holds (MK-VM-6), if still in place, and flushes the VSpace's ASID. */
+/**
+ * Removes the mapping a page-table cap holds (MK-VM-6): clears the parent entry if it is still
+ * in place and flushes the VSpace's ASID; then clears the table's own entries, as seL4's
+ * PageTableUnmap does, so that what it mapped cannot reappear wherever the table is mapped
+ * next, with no frame cap recording it (MK-INV-7). The cap itself is updated by the caller.
+ */
 export function unmapPageTableCap(w: World, log: Log, cap: Extract<Cap, { type: 'pagetable' }>): World {
   if (cap.mapping === null) return w;
-  const root = rootOf(w.k, cap.mapping.vspace);
   const pt = getObject(w.k, cap.obj);
-  if (root === null || pt?.type !== 'pagetable') return w;
-  const word = entryWord(w, log, root, cap.mapping.va, cap.mapping.level - 1);
+  if (pt?.type !== 'pagetable') return w;
+  return clearTable(detachTable(w, log, cap.mapping, pt), log, pt);
+}
+
+/** Clears the parent entry of page table `pt` mapped at `mapping`, if it still points to it, and flushes the ASID. */
+function detachTable(w: World, log: Log, mapping: Mapping & { readonly level: number }, pt: PageTable): World {
+  const root = rootOf(w.k, mapping.vspace);
+  if (root === null) return w;
+  const word = entryWord(w, log, root, mapping.va, mapping.level - 1);
   if (word === null) return w;
   const entry = readWord(w.m.memory, word);
   if ((entry & PTE.P) === 0 || ptePpn(entry) !== pt.base / w.m.geometry.pageBytes) return w;
   const world = writeEntry(w, log, word, 0);
   pushTlbi(w, log, 'tlbiAsid');
   return { ...world, m: invalidateTlb(world.m, log.cpu, 'asid', root.asid, true) };
+}
+
+/** Invalidates every entry of page table `pt` (it is no longer reachable, so no TLB holds them). */
+function clearTable(w: World, log: Log, pt: PageTable): World {
+  let memory = w.m.memory;
+  const first = pt.base / 4;
+  for (let i = 0; i < 2 ** w.m.geometry.config.pageTableIndexBits; i++) {
+    if ((readWord(memory, first + i) & PTE.P) === 0) continue;
+    log.ops.push('dataAccess');
+    memory = writeWord(memory, first + i, 0);
+  }
+  return memory === w.m.memory ? w : { ...w, m: { ...w.m, memory } };
 }

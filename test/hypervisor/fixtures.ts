@@ -72,7 +72,8 @@ export function runningOn(sys: HypervisorSystem, cpu: number): string | null {
 }
 
 export function domainNamed(sys: HypervisorSystem, name: string) {
-  const d = sys.state.domains.find((x) => x !== null && x.name === name && x.lifecycle !== 'destroyed');
+  // A saved domain's record keeps its name; the live domain is the restored copy (HV-ISO-1).
+  const d = sys.state.domains.find((x) => x !== null && x.name === name && x.lifecycle !== 'destroyed' && x.lifecycle !== 'saved');
   if (d === undefined || d === null) throw new Error(`no domain ${name}`);
   return d;
 }
