@@ -15,7 +15,12 @@ export const HYPERCALL = {
   GRANT_TABLE_OP: 5,
   EVENT_CHANNEL_OP: 6,
   VCPU_OP: 7,
+  /** Returns the version: the cheapest hypercall, the null hypercall benchmarks measure. */
+  XEN_VERSION: 8,
 } as const;
+
+/** What XEN_VERSION returns: major in bits 31:16, minor in 15:0 (Xen's convention). */
+export const XEN_VERSION_WORD = (4 << 16) | 17;
 
 /** SCHED_OP sub-commands (r1). */
 export const SCHED = { YIELD: 0, BLOCK: 1, POLL: 2, SHUTDOWN: 3 } as const;
@@ -44,6 +49,7 @@ export const HYPERCALL_NAMES: Readonly<Record<number, { readonly name: string; r
   [HYPERCALL.GRANT_TABLE_OP]: { name: 'grant_table_op', subs: ['grant', 'end', 'map', 'unmap', 'copy'] },
   [HYPERCALL.EVENT_CHANNEL_OP]: { name: 'event_channel_op', subs: ['alloc_unbound', 'bind_interdomain', 'bind_virq', 'send', 'close', 'unmask', 'pending', 'mask'] },
   [HYPERCALL.VCPU_OP]: { name: 'vcpu_op', subs: ['up', 'down'] },
+  [HYPERCALL.XEN_VERSION]: { name: 'xen_version' },
 };
 
 /** "event_channel_op send", say, for hypercall `n` with sub-command `sub`. */

@@ -126,6 +126,7 @@ function boot(config: MachineConfig, s: HypervisorScenario): HvWorld {
       weight: positive(d.weight, DEFAULT_WEIGHT, `${path}.weight`, 65535),
       cap: capOf(d.cap, `${path}.cap`),
       storage: storageOf(d.storage, `${path}.storage`),
+      demandPaging: d.demandPaging ?? false,
       ...(d.affinity === undefined ? {} : { affinity: d.affinity }),
       image: { words, origin, pages },
     });

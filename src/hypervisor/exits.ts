@@ -22,7 +22,7 @@ import {
   TIMER_CTL,
   type Trap,
 } from '../hw/index.ts';
-import { DOMCTL, ERRNO, errnoWord, EVTCHN, GNTTAB, HYPERCALL, MEMORY, SCHED, VCPU, VIRQ, VIRQ_ID } from './abi.ts';
+import { DOMCTL, ERRNO, errnoWord, EVTCHN, GNTTAB, HYPERCALL, MEMORY, SCHED, VCPU, VIRQ, VIRQ_ID, XEN_VERSION_WORD } from './abi.ts';
 import { emulatedDevice, emulatedRead, emulatedWrite } from './devices.ts';
 import { allocUnbound, bindInterdomain, close, hasPendingWork, injectVirq, openPort, send, setMasked, setPending, takePending } from './events.ts';
 import { copyGrant, endAccess, grantAccess, mapGrant, unmapGrant } from './grants.ts';
@@ -107,6 +107,12 @@ function abortExit(w: HvWorld, log: HvLog, c: number, d: DomId, v: number, trap:
     }
     const gfn = Math.floor(trap.ipa / w.m.geometry.pageBytes);
     if (trap.fault === 'permission' && trap.access === 'store' && dom.dirty !== null && dom.p2m.has(gfn)) return logDirty(w, log, d, gfn);
+  }
+  // HV-MEM-7: a demand-paged domain gets a free page where it touched unbacked memory within
+  // its quota, and the access is retried (Xen's populate-on-demand; KVM backs every page so).
+  if (dom.demandPaging && trap.ipa !== null && trap.stage === 2 && trap.fault === 'translation') {
+    const backed = populate(w, log, d, Math.floor(trap.ipa / w.m.geometry.pageBytes), 1);
+    if (typeof backed !== 'number') return backed;
   }
   log.observations.push({ dom: d, vcpu: v, kind: 'fault', values: [trap.va, trap.ipa ?? 0, trap.esr] });
   return injectAbort(w, c, trap);
@@ -247,6 +253,9 @@ function dispatchHypercall(w: HvWorld, log: HvLog, c: number, d: DomId, v: numbe
       return eventOp(w, log, d, v, a1, a2, a3);
     case HYPERCALL.VCPU_OP:
       return vcpuOp(w, log, d, v, a1, a2, a3);
+    case HYPERCALL.XEN_VERSION:
+      // HV-ABI-1: the cheapest hypercall, which benchmarks measure as the null hypercall.
+      return answer(w, w, d, v, XEN_VERSION_WORD);
     default:
       return answer(ERRNO.ENOSYS, w, d, v);
   }

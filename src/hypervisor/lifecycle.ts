@@ -37,6 +37,8 @@ export interface DomainSpec {
   readonly storage: { readonly first: number; readonly count: number };
   /** pCPU of each vCPU (default: vCPU i on pCPU i mod pCPUs). */
   readonly affinity?: readonly number[];
+  /** Back unbacked memory on first touch (HV-MEM-7). */
+  readonly demandPaging?: boolean;
   /** Kernel image words at guest-physical `origin`, in `pages` pages populated from gfn 0. */
   readonly image: { readonly words: readonly number[]; readonly origin: number; readonly pages: number };
 }
@@ -89,6 +91,7 @@ export function createDomain(w: HvWorld, log: HvLog, spec: DomainSpec): { w: HvW
     console: '',
     vblk: { sector: 0, addr: 0, count: 0, status: 0 },
     counterOffset: 0,
+    demandPaging: spec.demandPaging ?? false,
     dirty: null,
   };
   let world: HvWorld = { ...w, h: { ...setOwner(w.h, root, HYPERVISOR), domains: [...w.h.domains, dom] } };
@@ -241,6 +244,7 @@ export function snapshotOf(w: HvWorld, dom: Domain): DomainSnapshot {
   const wpf = w.m.geometry.config.wordsPerFrame;
   return {
     name: dom.name,
+    demandPaging: dom.demandPaging,
     maxPages: dom.maxPages,
     weight: dom.weight,
     cap: dom.cap,
@@ -285,6 +289,7 @@ export function rebuild(w: HvWorld, log: HvLog, snap: DomainSnapshot): { w: HvWo
   const created = createDomain(w, log, {
     name: snap.name,
     privileged: false,
+    demandPaging: snap.demandPaging,
     maxPages: snap.maxPages,
     vcpus: snap.vcpus.length,
     weight: snap.weight,

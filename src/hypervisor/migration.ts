@@ -70,6 +70,7 @@ export function beginMigration(src: HvWorld, dst: HvWorld, d: DomId): Migration 
   const created = createDomain(dst, log, {
     name: dom.name,
     privileged: false,
+    demandPaging: dom.demandPaging,
     maxPages: dom.maxPages,
     vcpus: dom.vcpus.length,
     weight: dom.weight,

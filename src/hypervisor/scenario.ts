@@ -30,6 +30,8 @@ export interface DomainSpecJson {
   readonly devices?: readonly { readonly device: number; readonly gfn: number }[];
   /** Whether the domain runs at boot (default true). */
   readonly start?: boolean;
+  /** Back unbacked guest memory on first touch, within the quota (default false). */
+  readonly demandPaging?: boolean;
   /** Initial registers of vCPU 0, by name (`r1`..`r15`). */
   readonly regs?: Readonly<Record<string, number>>;
 }

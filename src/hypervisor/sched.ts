@@ -82,7 +82,11 @@ export function scheduleAndEnter(w: HvWorld, log: HvLog, c: number): HvWorld {
   if (keep) return enterGuest(world, log, c);
   world = deschedule(world, log, c);
   const chosen = pickNext(world.h, c);
+  // PERF-OP-1: FPU and vector state moves only when the pCPU changes vCPU.
+  const same = cur !== null && chosen !== null && chosen.dom === cur.dom && chosen.vcpu === cur.vcpu;
+  if (cur !== null && !same) log.ops.push('fpuSave');
   if (chosen === null) return idlePcpu(world, c);
+  if (!same) log.ops.push('fpuRestore');
   const runq = world.h.runq.slice();
   runq.splice(chosen.index, 1);
   world = { ...world, h: { ...world.h, runq } };

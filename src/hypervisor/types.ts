@@ -120,6 +120,8 @@ export interface Domain {
   readonly vblk: VblkRegs;
   /** Offset of the domain's virtual counter from the host counter (kept across save/restore). */
   readonly counterOffset: number;
+  /** Back unbacked guest memory on first touch, within the quota (HV-MEM-7). */
+  readonly demandPaging: boolean;
   /** Pages written since dirty logging was enabled, or null when it is off (HV-LIFE-5). */
   readonly dirty: ReadonlySet<number> | null;
 }
@@ -135,6 +137,7 @@ export interface VblkRegs {
 /** A saved domain: plain data, enough to rebuild it (HV-LIFE-3). */
 export interface DomainSnapshot {
   readonly name: string;
+  readonly demandPaging: boolean;
   readonly maxPages: number;
   readonly weight: number;
   readonly cap: number;

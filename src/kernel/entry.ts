@@ -36,6 +36,13 @@ export function handleTrap(w0: World, c: number, trap: Trap): { w: World; log: L
   // MK-ENTRY-4: a synchronous trap from EL1 cannot happen (the kernel runs no instructions
   // but the idle thread's WFI); it is ignored rather than trusted.
   w = schedule(w, log, c);
+  // PERF-OP-1: FPU and vector state moves only when the CPU changes thread (eager switching;
+  // the cost layer's fpu knob prices it).
+  const next = w.k.cpus[c]!.current;
+  if (next !== t) {
+    if (t !== null) log.ops.push('fpuSave');
+    if (next !== null) log.ops.push('fpuRestore');
+  }
   w = exitToUser(w, log, c);
   return { w: kickOtherCpus(w, log), log };
 }

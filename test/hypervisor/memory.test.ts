@@ -372,3 +372,67 @@ describe('HV-GNT: grant tables', () => {
     expect(hvViolations(to.sys)).toEqual([]);
   });
 });
+
+describe('HV-MEM-7 demand paging', () => {
+  const demand = (demandPaging: boolean) =>
+    bootHv({
+      domains: [
+        { name: 'dom0', kernel: 'spin: b spin', memory: 2, affinity: [1] },
+        { name: 'g', kernel: 'spin: b spin', memory: 3, pages: 1, demandPaging, affinity: [0] },
+      ],
+    });
+
+  it('HV-MEM-7: a demand-paged domain gets a zero page where it touches unbacked memory, and the access completes', () => {
+    let sys = demand(true);
+    const before = domainNamed(sys, 'g').p2m.size;
+    sys = setGuest(sys, 0, { 6: 0x500, 7: 42 });
+    const r = stepHv(sys, { kind: 'exec', cpu: 0, insn: insn({ op: 'st', rs2: 7, rs1: 6, imm: 0 }) });
+    expect(r.trap).toEqual(expect.objectContaining({ kind: 'abort', stage: 2, fault: 'translation' }));
+    expect(r.observations.filter((o) => o.kind === 'fault')).toEqual([]);
+    expect(domainNamed(r.system, 'g').p2m.size).toBe(before + 1);
+    expect(domainNamed(r.system, 'g').p2m.has(5)).toBe(true);
+    // The store is not skipped (pc stays on it); run again, it now reaches the new page.
+    expect(r.system.machine.cpus[0]!.pc).toBe(sys.machine.cpus[0]!.pc);
+    const again = stepHv(r.system, { kind: 'exec', cpu: 0, insn: insn({ op: 'st', rs2: 7, rs1: 6, imm: 0 }) });
+    expect(again.trap).toBeNull();
+    expect(again.record?.memAccess).toEqual(expect.objectContaining({ access: 'store', va: 0x500, value: 42 }));
+    expect(hvViolations(again.system)).toEqual([]);
+  });
+
+  it('HV-MEM-7: beyond the quota, or without demand paging, the fault is reported to the guest', () => {
+    for (const [demandPaging, touches] of [
+      [false, [0x500]],
+      [true, [0x500, 0x600, 0x700]],
+    ] as const) {
+      let sys = demand(demandPaging);
+      let last = null;
+      for (const va of touches) {
+        sys = setGuest(sys, 0, { 6: va });
+        const r = stepHv(sys, { kind: 'exec', cpu: 0, insn: insn({ op: 'ld', rd: 7, rs1: 6, imm: 0 }) });
+        sys = r.system;
+        last = r;
+      }
+      expect(last!.observations.map((o) => o.kind)).toContain('fault');
+      expect(domainNamed(sys, 'g').p2m.size).toBeLessThanOrEqual(3);
+      expect(hvViolations(sys)).toEqual([]);
+    }
+  });
+});
+
+describe('HV-ABI-1 xen_version', () => {
+  it('HV-ABI-1: xen_version returns the version word and changes nothing else', () => {
+    const sys = bootHv({ domains: [{ name: 'dom0', kernel: 'spin: b spin', memory: 2 }] });
+    const r = stepHv(setGuest(sys, 0, {}), { kind: 'exec', cpu: 0, insn: insn({ op: 'hvc', imm: HYPERCALL.XEN_VERSION }) });
+    expect(r.system.machine.cpus[0]!.regs[1]).toBe((4 << 16) | 17);
+    expect(r.system.state.domains).toEqual(sys.state.domains.map((d) => (d === null ? d : { ...d, vcpus: r.system.state.domains[d.id]!.vcpus })));
+  });
+});
+
+function setGuest(sys: HypervisorSystem, cpu: number, values: Readonly<Record<number, number>>): HypervisorSystem {
+  const c = sys.machine.cpus[cpu]!;
+  const regs = c.regs.slice();
+  for (const [r, v] of Object.entries(values)) regs[Number(r)] = v;
+  const cpus = sys.machine.cpus.slice();
+  cpus[cpu] = { ...c, regs };
+  return { ...sys, machine: { ...sys.machine, cpus } };
+}
