@@ -5,6 +5,9 @@
  *
  * @module
  */
+import * as E from 'fp-ts/lib/Either.js';
+import { parseOptions } from './args.ts';
+import { COST_HELP, runCost } from './cost.ts';
 import { runHardwareDemo } from './demos/hardware.ts';
 import { runHypervisorDemo } from './demos/hypervisor.ts';
 import { runMicrokernelDemo } from './demos/microkernel.ts';
@@ -36,7 +39,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       '               a granted ring and an event channel, and a save and restore',
     ].join('\n'),
     run: (args, io) => {
-      if (args.length > 1) return usage(io, `demo: unexpected argument '${args[1]}'`);
+      const parsed = parseOptions('demo', args, [], 1);
+      if (E.isLeft(parsed)) return usage(io, parsed.left);
       const demos: Readonly<Record<string, (print: (line: string) => void) => unknown>> = {
         hardware: runHardwareDemo,
         microkernel: runMicrokernelDemo,
@@ -51,6 +55,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       });
       return EXIT.OK;
     },
+  },
+  cost: {
+    summary: 'cycles of a named operation under a microarchitecture\'s cost table',
+    help: COST_HELP,
+    run: runCost,
   },
 };
 
@@ -95,8 +104,6 @@ export async function main(args: readonly string[], io: Io): Promise<number> {
     io.out(command.help);
     return EXIT.OK;
   }
-  const unknownOption = rest.find((a) => a.startsWith('-'));
-  if (unknownOption !== undefined) return usage(io, `${first}: unknown option '${unknownOption}'`);
   try {
     return await command.run(rest, io);
   } catch (e) {

@@ -221,7 +221,7 @@ export function stopDomainElsewhere(w: HvWorld, log: HvLog, d: DomId, only: numb
       world = updateVcpu(world, d, v, { state: 'runnable' });
       world = { ...world, h: { ...world.h, runq: [...world.h.runq, { dom: d, vcpu: v }] } };
     }
-    log.ops.push('regSave', 'ipi');
+    log.ops.push('vmExit', 'sysregBankSave', 'ipi');
     world = idlePcpu(world, c);
     world = { ...world, m: { ...world.m, gic: sendIpi(world.m.gic, 1 << c, world.m.cpus.length) } };
   });

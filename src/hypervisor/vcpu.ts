@@ -68,7 +68,7 @@ export function saveVcpuBank(w: HvWorld, log: HvLog, c: number): HvWorld {
   const ctx = getDomain(w.h, cur.dom)!.vcpus[cur.vcpu]!.context;
   const sys: Record<number, number> = {};
   for (const r of EL1_BANK) sys[r] = cpu.sys[r]!;
-  log.ops.push('regSave');
+  log.ops.push('sysregBankSave');
   return updateVcpu(w, cur.dom, cur.vcpu, {
     // Injections posted while it ran (the mailbox in vPending) are kept with the live ones.
     context: { ...ctx, sys, vPending: (cpu.sys[SYS.ICH_PEND_EL2]! | ctx.vPending) >>> 0, vActive: cpu.sys[SYS.ICH_ACTIVE_EL2]! },
@@ -90,7 +90,7 @@ export function loadVcpu(w: HvWorld, log: HvLog, c: number, d: DomId, v: number)
   sys[SYS.HCR_EL2] = GUEST_HCR;
   sys[SYS.VMPIDR_EL2] = v;
   sys[SYS.CNTVOFF_EL2] = dom.counterOffset >>> 0;
-  log.ops.push('regRestore');
+  log.ops.push('sysregBankRestore');
   const world = updateVcpu(w, d, v, { context: { ...ctx, vPending: 0 } });
   return withCpu(world, c, { ...cpu, sys });
 }

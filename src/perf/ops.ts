@@ -72,6 +72,10 @@ export const SUPERVISOR_OPS = [
   'regSave',
   /** Restore of the general registers of the context being resumed. */
   'regRestore',
+  /** Save of the EL1 system-register bank (with the virtual timer and interrupt state) on a world switch. */
+  'sysregBankSave',
+  /** Restore of the EL1 system-register bank on a world switch. */
+  'sysregBankRestore',
   /** Save of FPU/vector state (eager policy, or lazy on first use). */
   'fpuSave',
   /** Restore of FPU/vector state. */
