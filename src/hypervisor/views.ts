@@ -85,7 +85,8 @@ function nameOf(h: HypervisorState, d: DomId): string {
  * Who may affect whom (HV-ISO-3): the control domain → every domain; a granter and its
  * grantee, both ways (the grantee reads or writes the page; the granter writes it and may
  * end the grant); the two ends of an event channel, both ways, and a domain and the domain it
- * opened an unbound port for; every domain → the control domain once it has bound DOM_EXC.
+ * opened an unbound port for; a read-write grantee of a page → every other grantee of it; every
+ * domain → the control domain once it has bound DOM_EXC.
  */
 export function hvAuthority(h: HypervisorState): { from: string; to: string; via: string }[] {
   const edges = new Map<string, { from: string; to: string; via: string }>();
@@ -106,6 +107,13 @@ export function hvAuthority(h: HypervisorState): { from: string; to: string; via
       if (g === null || h.domains[g.grantee] === null) return;
       add(d.id, g.grantee, `grant ${ref}`);
       add(g.grantee, d.id, `grant ${ref}`);
+      // A page granted to several domains is shared by all of them: a read-write grantee may
+      // affect every other grantee of that page (HV-GNT-3, HV-GNT-6).
+      if (!g.readonly) {
+        d.grants.forEach((o) => {
+          if (o !== null && o.gfn === g.gfn && h.domains[o.grantee] !== null) add(g.grantee, o.grantee, `grant ${ref}`);
+        });
+      }
     });
     d.ports.forEach((p, port) => {
       if (p === null) return;
