@@ -6,13 +6,14 @@
  * while the granter computes on the other pCPU. Prints steps per second, hypercalls per second
  * and peak RSS; it is not a test and asserts nothing (beyond the loops doing what they say).
  *
- *   npm run bench:hv            (default 200 000 steps per case)
+ *   npm run bench:hv            (default 200 000 steps per case; `npm run bench` runs every benchmark)
  *   BENCH_STEPS=1000000 npm run bench:hv
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { EVTCHN, GNTTAB, HYPERCALL, type HypervisorScenario, type HypervisorState } from '../src/hypervisor/index.ts';
 import { bootHypervisorSystem, hypervisor, step, type HypervisorSystem, type SystemEvent } from '../src/system/index.ts';
 import { HV_MACHINE } from '../test/hypervisor/fixtures.ts';
+import { envCount, isMain, printTable, timeLoop, type BenchResult } from './harness.ts';
 
 /** A control domain that blocks at once, so the guests have the pCPUs. */
 const IDLE = 'idle: wfi\n b idle';
@@ -91,41 +92,33 @@ function eventAt(i: number): SystemEvent {
   return { kind: 'exec', cpu: slot % 2 };
 }
 
-interface Counts {
-  hypercalls: number;
-  errors: number;
-}
-
-function stepOnce(sys: HypervisorSystem, i: number, counts: Counts): HypervisorSystem {
-  const r = step<HypervisorState>(hypervisor, sys, eventAt(i));
-  if (r.trap?.kind === 'hvc') {
-    counts.hypercalls++;
-    // r1 after the hypercall: a negative errno means the loop is not doing what it says.
-    if ((r.system.machine.cpus[r.record!.cpu]!.regs[1]! | 0) < 0) counts.errors++;
-  }
-  return r.system;
-}
-
-function run(label: string, scenario: HypervisorScenario, steps: number): void {
+/** Steps the system `steps` times over the event stream; counts hypercalls and failed ones. */
+function stepCase(name: string, scenario: HypervisorScenario, steps: number): BenchResult {
   let sys = boot(scenario);
-  const warm: Counts = { hypercalls: 0, errors: 0 };
-  for (let i = 0; i < 20_000; i++) sys = stepOnce(sys, i, warm);
-  let peak = process.memoryUsage().rss;
-  const counts: Counts = { hypercalls: 0, errors: 0 };
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < steps; i++) {
-    sys = stepOnce(sys, i, counts);
-    if ((i & 0xffff) === 0) peak = Math.max(peak, process.memoryUsage().rss);
-  }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  peak = Math.max(peak, process.memoryUsage().rss);
-  console.log(
-    `${label.padEnd(36)} ${(steps / seconds / 1e3).toFixed(1).padStart(7)} k steps/s  ${(counts.hypercalls / seconds / 1e3).toFixed(1).padStart(6)} k hypercalls/s  ` +
-      `${seconds.toFixed(2).padStart(6)} s  peak RSS ${(peak / 2 ** 20).toFixed(0).padStart(4)} MiB  failed hypercalls ${counts.errors}`,
+  let i = 0;
+  let hypercalls = 0;
+  let failed = 0;
+  return timeLoop(
+    name,
+    'step',
+    steps,
+    () => {
+      const r = step<HypervisorState>(hypervisor, sys, eventAt(i++));
+      if (r.trap?.kind === 'hvc') {
+        hypercalls++;
+        // r1 after the hypercall: a negative errno means the loop is not doing what it says.
+        if ((r.system.machine.cpus[r.record!.cpu]!.regs[1]! | 0) < 0) failed++;
+      }
+      sys = r.system;
+    },
+    20_000,
+    () => `${hypercalls} hypercalls, ${failed} failed`,
   );
 }
 
-const steps = Number(process.env['BENCH_STEPS'] ?? 200_000);
-console.log(`hv step benchmark: ${steps} steps per case, 2 pCPUs, a tick on each pCPU every 128 execs, node ${process.version}`);
-run('hypercall every 7 insns, 2 pCPUs', HYPERCALL_CASE, steps);
-run('grant map/store/unmap/copy loop', GRANT_CASE, steps);
+/** The hypervisor benchmarks: steps per second of `step` with the hypervisor as supervisor. */
+export function hvBenchmarks(steps = envCount('BENCH_STEPS', 200_000)): BenchResult[] {
+  return [stepCase('hv step: hypercall every 7 insns', HYPERCALL_CASE, steps), stepCase('hv step: grant map/store/unmap/copy', GRANT_CASE, steps)];
+}
+
+if (isMain(import.meta.url)) printTable('hv step benchmark, 2 pCPUs, a tick on each every 128 execs', hvBenchmarks());

@@ -22,6 +22,7 @@ import {
   writeWords,
   type Machine,
 } from '../src/hw/index.ts';
+import { envCount, isMain, printTable, timeLoop, type BenchResult } from './harness.ts';
 
 const CODE_VA = 0x0040_0000;
 const DATA_VA = 0x0080_0000;
@@ -83,29 +84,27 @@ function setup(stages: 1 | 2): Machine {
   return { ...m, cpus };
 }
 
-function run(label: string, stages: 1 | 2, insns: number): void {
+/** Executes `insns` instructions of the loop on CPU 0 with one or two translation stages. */
+function executeCase(name: string, stages: 1 | 2, insns: number): BenchResult {
   let m = setup(stages);
-  // Warm up V8 and the TLB.
-  for (let i = 0; i < 100_000; i++) m = execute(m, 0).machine;
-  let peak = process.memoryUsage().rss;
-  const t0 = process.hrtime.bigint();
   let traps = 0;
-  for (let i = 0; i < insns; i++) {
-    const r = execute(m, 0);
-    if (r.trap !== null) traps++;
-    m = r.machine;
-    if ((i & 0xfffff) === 0) peak = Math.max(peak, process.memoryUsage().rss);
-  }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  peak = Math.max(peak, process.memoryUsage().rss);
-  const rate = insns / seconds;
-  console.log(
-    `${label.padEnd(34)} ${(rate / 1e6).toFixed(2).padStart(6)} M insn/s  ${seconds.toFixed(2).padStart(6)} s  ` +
-      `peak RSS ${(peak / 2 ** 20).toFixed(0).padStart(4)} MiB  traps ${traps}`,
+  return timeLoop(
+    name,
+    'insn',
+    insns,
+    () => {
+      const r = execute(m, 0);
+      if (r.trap !== null) traps++;
+      m = r.machine;
+    },
+    100_000,
+    () => `traps ${traps}`,
   );
 }
 
-const insns = Number(process.env['BENCH_INSNS'] ?? 3_000_000);
-console.log(`hw execute benchmark: ${insns} instructions per case, node ${process.version}`);
-run('EL0, stage 1 (4 KiB pages)', 1, insns);
-run('EL0, stage 1 + stage 2', 2, insns);
+/** The hardware benchmarks: instructions per second of `execute`. */
+export function hwBenchmarks(insns = envCount('BENCH_INSNS', 3_000_000)): BenchResult[] {
+  return [executeCase('hw execute: EL0, stage 1', 1, insns), executeCase('hw execute: EL0, stage 1 + stage 2', 2, insns)];
+}
+
+if (isMain(import.meta.url)) printTable('hw execute benchmark, 4 KiB pages', hwBenchmarks());

@@ -33,6 +33,11 @@ export const OPERATIONS = [
   'io-in',
   'stage2-fault',
   'page-fault-pager',
+  'irq-to-driver',
+  'irq-to-guest',
+  'driver-request',
+  'pv-request',
+  'evtchn-roundtrip',
 ] as const;
 
 export type OperationName = (typeof OPERATIONS)[number];
@@ -114,8 +119,11 @@ function nullSyscall(): Measurement {
   return { operation: 'null-syscall', supervisor: 'microkernel', ops: ops(measured.slice(-1)), steps: 1 };
 }
 
-/** PERF-OPS-3..5: a client calling a server that waits in Recv, on one CPU, in two address spaces, with empty messages. */
-function ipc(which: 'ipc-call' | 'ipc-reply' | 'ipc-roundtrip'): Measurement {
+/**
+ * PERF-OPS-3..5: a client calling a server that waits in Recv, on one CPU, in two address
+ * spaces, with messages of `words` message registers (empty for the named operations).
+ */
+export function measureIpc(which: 'ipc-call' | 'ipc-reply' | 'ipc-roundtrip', words = 0): Measurement {
   const r = mk({
     objects: [{ name: 'ep', type: 'endpoint' }],
     threads: [
@@ -127,6 +135,7 @@ loop:   addi r1, r0, 1
         b loop` },
       { name: 'client', priority: 10, caps: [{ slot: 1, object: 'ep', rights: 'WGP' }], program: `
 loop:   addi r1, r0, 1
+        addi r2, r0, ${encodeInfo({ label: 0, capsUnwrapped: 0, extraCaps: 0, length: words })}
         svc ${SYSCALL.CALL}
         b loop` },
     ],
@@ -179,6 +188,83 @@ done:   b done` },
 }
 
 const SPIN = 'spin: b spin';
+
+/** The console's interrupt line and index in OPERATION_MACHINE. */
+const CONSOLE = { device: 0, irq: 3 } as const;
+
+/**
+ * PERF-OPS-13: a device interrupt delivered to a user-level driver waiting on the notification
+ * bound to its line, while another thread runs on CPU 0; from the interrupt until the driver
+ * runs. The driver takes the line from IRQControl, binds it, and acknowledges each interrupt.
+ */
+function irqToDriver(): Measurement {
+  const getInfo = encodeInfo({ label: INVOCATION.IRQ_CONTROL_GET, capsUnwrapped: 0, extraCaps: 0, length: 2 });
+  const bindInfo = encodeInfo({ label: INVOCATION.IRQ_HANDLER_SET_NOTIFICATION, capsUnwrapped: 0, extraCaps: 1, length: 0 });
+  const ackInfo = encodeInfo({ label: INVOCATION.IRQ_HANDLER_ACK, capsUnwrapped: 0, extraCaps: 0, length: 0 });
+  const r = mk({
+    objects: [{ name: 'n', type: 'notification' }],
+    threads: [
+      { name: 'driver', priority: 50, caps: [{ slot: 1, object: 'n', rights: 'R' }, { slot: 2, object: 'irqcontrol' }, { slot: 4, object: 'n', rights: 'W' }], program: `
+        addi r1, r0, 2          ; IRQControl_Get(line, slot 3)
+        li r2, ${getInfo}
+        addi r3, r0, ${CONSOLE.irq}
+        addi r4, r0, 3
+        svc ${SYSCALL.CALL}
+        addi r1, r0, 3          ; IRQHandler_SetNotification(n)
+        li r2, ${bindInfo}
+        addi r11, r0, 4
+        svc ${SYSCALL.CALL}
+loop:   addi r1, r0, 1
+        svc ${SYSCALL.RECV}
+        addi r1, r0, 3          ; IRQHandler_Ack
+        li r2, ${ackInfo}
+        svc ${SYSCALL.CALL}
+        b loop` },
+      { name: 'app', priority: 10, program: SPIN },
+    ],
+  });
+  const driverRuns = (s: StepResult<unknown>) => s.lifecycle.some((l) => l.subject === 'driver' && l.to === 'running');
+  const round = (): StepResult<KernelState>[] => [r.step({ kind: 'irq', line: CONSOLE.irq }), ...r.execUntil(0, driverRuns)];
+  // The driver sets up and waits; the application spins.
+  r.execUntil(0, (s) => s.record?.status === 'retired' && s.record.pc === s.record.nextPc);
+  round();
+  r.execUntil(0, (s) => s.record?.status === 'retired' && s.record.pc === s.record.nextPc);
+  const measured = round();
+  return { operation: 'irq-to-driver', supervisor: 'microkernel', ops: ops(measured), steps: measured.length };
+}
+
+/**
+ * PERF-OPS-15: a client's request to a user-level console driver in another address space on
+ * the same CPU: the Call, the driver writing one character to the console's data register
+ * through its mapping of the device page, and the ReplyRecv that resumes the client.
+ */
+function driverRequest(): Measurement {
+  const r = mk({
+    objects: [{ name: 'ep', type: 'endpoint' }, { name: 'uart', type: 'frame', device: CONSOLE.device }],
+    threads: [
+      { name: 'driver', priority: 20, caps: [{ slot: 1, object: 'ep', rights: 'RWGP' }], pages: [{ va: 0x800, frame: 'uart', write: true }], program: `
+        addi r7, r0, 0x800
+        addi r1, r0, 1
+        svc ${SYSCALL.RECV}
+loop:   st r3, 0(r7)            ; the character, MR0
+        addi r1, r0, 1
+        addi r2, r0, 0
+        svc ${SYSCALL.REPLY_RECV}
+        b loop` },
+      { name: 'client', priority: 10, caps: [{ slot: 1, object: 'ep', rights: 'WGP' }], program: `
+loop:   addi r1, r0, 1
+        addi r2, r0, ${encodeInfo({ label: 0, capsUnwrapped: 0, extraCaps: 0, length: 1 })}
+        addi r3, r0, 0x2e
+        svc ${SYSCALL.CALL}
+        b loop` },
+    ],
+  });
+  const request = (): StepResult<KernelState>[] => [...r.execUntil(0, isSvc(SYSCALL.CALL)).slice(-1), ...r.execUntil(0, isSvc(SYSCALL.REPLY_RECV))];
+  r.execUntil(0, isSvc(SYSCALL.REPLY_RECV));
+  request();
+  const measured = request();
+  return { operation: 'driver-request', supervisor: 'microkernel', ops: ops(measured), steps: measured.length };
+}
 
 /** The control domain of the hypervisor operations: blocks for good, leaving its pCPU to the guests. */
 const QUIET_DOM0 = `loop: addi r1, r0, ${SCHED.BLOCK}\n hvc ${HYPERCALL.SCHED_OP}\n b loop`;
@@ -270,22 +356,8 @@ spin:   b spin`,
   return { operation: 'virtual-ipi', supervisor: 'hypervisor', ops: ops(measured), steps: measured.length };
 }
 
-/** PERF-OPS-9..10: a frontend and a backend in a driver domain on two pCPUs, notifying each other over a channel. */
-function io(which: 'io-out' | 'io-in'): Measurement {
-  // The backend blocks until an event, takes it, and notifies back; the frontend notifies and
-  // then spins with IRQs unmasked, its handler counting upcalls.
-  const backend = `
-loop:   addi r1, r0, ${SCHED.BLOCK}
-        hvc ${HYPERCALL.SCHED_OP}
-        mrs r8, ICC_IAR
-        msr ICC_EOIR, r8
-        addi r1, r0, ${EVTCHN.PENDING}
-        hvc ${HYPERCALL.EVENT_CHANNEL_OP}
-        addi r1, r0, ${EVTCHN.SEND}
-        addi r2, r0, 1
-        hvc ${HYPERCALL.EVENT_CHANNEL_OP}
-        b loop`;
-  const frontend = `
+/** The kernel of a guest whose IRQ vector (VBAR 0 + 0x280) takes an event upcall, clears the pending ports, counts it in r10 and returns; `main` runs with IRQs unmasked. */
+const upcallGuest = (main: string): string => `
         b boot
         .zero 159
 irq:    mrs r8, ICC_IAR
@@ -294,21 +366,50 @@ irq:    mrs r8, ICC_IAR
         hvc ${HYPERCALL.EVENT_CHANNEL_OP}
         addi r10, r10, 1
         eret
-boot:   la r1, spin
+boot:   la r1, main
         msr ELR_EL1, r1
         addi r1, r0, 4
         msr SPSR_EL1, r1
         eret
-spin:   addi r1, r0, ${EVTCHN.SEND}
+main:   ${main}`;
+
+type IoOperation = 'io-out' | 'io-in' | 'pv-request' | 'evtchn-roundtrip';
+
+/**
+ * PERF-OPS-9, 10, 16, 17: a frontend and a backend in a driver domain on two pCPUs, notifying
+ * each other over an event channel. For pv-request the driver domain has the console assigned
+ * and writes one character to it before answering.
+ */
+function io(which: IoOperation): Measurement {
+  const device = which === 'pv-request';
+  // The driver domain's end of the channel: port 1, or 2 when the device's interrupt took port 1
+  // (devices are assigned before channels are made, HV-BOOT-1).
+  const port = device ? 2 : 1;
+  // The backend blocks until an event, takes it, (serves the device,) and notifies back; the
+  // frontend notifies and then spins with IRQs unmasked until its handler has counted the answer.
+  const backend = `
+        addi r7, r0, 0x800
+loop:   addi r1, r0, ${SCHED.BLOCK}
+        hvc ${HYPERCALL.SCHED_OP}
+        mrs r8, ICC_IAR
+        msr ICC_EOIR, r8
+        addi r1, r0, ${EVTCHN.PENDING}
+        hvc ${HYPERCALL.EVENT_CHANNEL_OP}
+        ${device ? 'st r8, 0(r7)' : 'nop'}
+        addi r1, r0, ${EVTCHN.SEND}
+        addi r2, r0, ${port}
+        hvc ${HYPERCALL.EVENT_CHANNEL_OP}
+        b loop`;
+  const frontend = upcallGuest(`addi r1, r0, ${EVTCHN.SEND}
         addi r2, r0, 1
         hvc ${HYPERCALL.EVENT_CHANNEL_OP}
 wait:   beq r10, r11, wait      ; until the backend's answer arrives
         addi r11, r10, 0
-        b spin`;
+        b main`);
   const r = hv({
     domains: [
       { name: 'dom0', kernel: QUIET_DOM0, memory: 2, affinity: [1] },
-      { name: 'driver', kernel: backend, memory: 2, affinity: [1] },
+      { name: 'driver', kernel: backend, memory: 2, affinity: [1], ...(device ? { devices: [{ device: CONSOLE.device, gfn: 8 }] } : {}) },
       { name: 'frontend', kernel: frontend, memory: 4, affinity: [0] },
     ],
     channels: [{ from: 'frontend', to: 'driver' }],
@@ -316,7 +417,9 @@ wait:   beq r10, r11, wait      ; until the backend's answer arrives
   const isSend = (s: StepResult<unknown>) => s.trap?.kind === 'hvc' && s.observations.some((o) => o.kind === 'event');
   const entersBackend = (s: StepResult<HypervisorState>) => hypervisor.runningDomain(s.system, 1) === 'driver' && s.record?.status === 'interrupted';
   const out = (): StepResult<HypervisorState>[] => [...r.execUntil(0, isSend).slice(-1), ...r.execUntil(1, entersBackend)];
-  const back = (): StepResult<HypervisorState>[] => [...r.execUntil(1, isSend).slice(-1), ...r.execUntil(0, isVirtualIrq)];
+  // The backend's work from its wake-up to its notification, whole or (io-in) only the notification.
+  const serve = (whole: boolean): StepResult<HypervisorState>[] => (whole ? r.execUntil(1, isSend) : r.execUntil(1, isSend).slice(-1));
+  const back = (whole: boolean): StepResult<HypervisorState>[] => [...serve(whole), ...r.execUntil(0, isVirtualIrq)];
   // The backend's pCPU idles: the backend has answered and blocked again.
   const settle = (): void => void r.execUntil(1, (s) => s.record?.status === 'waiting');
   // Warm up: let both run until the exchange is steady, then one exchange each way.
@@ -326,10 +429,32 @@ wait:   beq r10, r11, wait      ; until the backend's answer arrives
   }
   settle();
   out();
-  back();
+  back(true);
   settle();
-  const measured = which === 'io-out' ? out() : (out(), back());
+  const measured = which === 'io-out' ? out() : which === 'io-in' ? (out(), back(false)) : [...out(), ...back(true)];
   return { operation: which, supervisor: 'hypervisor', ops: ops(measured), steps: measured.length };
+}
+
+/**
+ * PERF-OPS-14: an interrupt of a device assigned to a guest, whose vCPU is running on pCPU 0
+ * with IRQs unmasked; from the interrupt until the guest's handler runs.
+ */
+function irqToGuest(): Measurement {
+  const r = hv({
+    domains: [
+      { name: 'dom0', kernel: QUIET_DOM0, memory: 2, affinity: [1] },
+      { name: 'g', kernel: upcallGuest('b main'), memory: 4, affinity: [0], devices: [{ device: CONSOLE.device, gfn: 8 }] },
+    ],
+  });
+  const round = (): StepResult<HypervisorState>[] => {
+    const measured = [r.step({ kind: 'irq', line: CONSOLE.irq }), ...r.execUntil(0, isVirtualIrq)];
+    r.execUntil(0, isEret);
+    return measured;
+  };
+  r.execUntil(0, isEret);
+  round();
+  const measured = round();
+  return { operation: 'irq-to-guest', supervisor: 'hypervisor', ops: ops(measured), steps: measured.length };
 }
 
 /** PERF-OPS-11: a guest touches unbacked guest-physical memory; the hypervisor backs it and the access is retried. */
@@ -361,7 +486,7 @@ export function measure(name: OperationName): Measurement {
     case 'ipc-call':
     case 'ipc-reply':
     case 'ipc-roundtrip':
-      return ipc(name);
+      return measureIpc(name);
     case 'hypercall':
       return hypercall();
     case 'vm-switch':
@@ -370,7 +495,15 @@ export function measure(name: OperationName): Measurement {
       return virtualIpi();
     case 'io-out':
     case 'io-in':
+    case 'pv-request':
+    case 'evtchn-roundtrip':
       return io(name);
+    case 'irq-to-driver':
+      return irqToDriver();
+    case 'irq-to-guest':
+      return irqToGuest();
+    case 'driver-request':
+      return driverRequest();
     case 'stage2-fault':
       return stage2Fault();
     case 'page-fault-pager':
