@@ -26,10 +26,11 @@ export const domainChart = setup({
   },
 });
 
-type Table = Readonly<Record<DomainLifecycle, Readonly<Partial<Record<DomainEvent, DomainLifecycle>>>>>;
+/** The chart's transitions: for each state, the state each event leads to. */
+export type DomainTransitionTable = Readonly<Record<DomainLifecycle, Readonly<Partial<Record<DomainEvent, DomainLifecycle>>>>>;
 
 /** The chart's transitions, read once from its definition. */
-export const DOMAIN_TRANSITIONS: Table = (() => {
+export const DOMAIN_TRANSITIONS: DomainTransitionTable = (() => {
   const table: Record<string, Record<string, DomainLifecycle>> = {};
   for (const [name, node] of Object.entries(domainChart.states)) {
     table[name] = {};
@@ -38,7 +39,7 @@ export const DOMAIN_TRANSITIONS: Table = (() => {
       if (target !== undefined) table[name]![event] = target as DomainLifecycle;
     }
   }
-  return table as Table;
+  return table as DomainTransitionTable;
 })();
 
 export function nextLifecycle(from: DomainLifecycle, event: DomainEvent): DomainLifecycle | null {

@@ -12,7 +12,7 @@ export { bootHypervisor, DEFAULT_WEIGHT, HV_IDLE_PC } from './boot.ts';
 export { handleExit, notifyControl } from './exits.ts';
 export { checkHvInvariants, HYPERVISOR_INVARIANTS } from './invariants.ts';
 export { hvAuthority, hvDomainView, liveDomains, stage2Mappings } from './views.ts';
-export { domainChart, DOMAIN_TRANSITIONS, nextLifecycle, type DomainEvent } from './domain.chart.ts';
+export { domainChart, DOMAIN_TRANSITIONS, nextLifecycle, type DomainEvent, type DomainTransitionTable } from './domain.chart.ts';
 export { beginMigration, precopyRound, finishMigration, dirtyCount, type Migration } from './migration.ts';
 export { createDomain, destroyDomain, pauseDomain, unpauseDomain, saveDomain, restoreDomain, snapshotOf, rebuild, startDirtyLog, takeDirty, type DomainSpec } from './lifecycle.ts';
 export { waterFill, creditCeiling, pickNext } from './sched.ts';
