@@ -43,7 +43,11 @@ export function setThreadState(w: World, log: Log, t: ObjId, state: ThreadState,
     throw new Error(`kernel: thread ${t} cannot go from ${tcb.state.kind} to ${state.kind} on ${event}`);
   }
   log.transitions.push({ thread: t, from: tcb.state.kind, to: state.kind, event });
-  let k = setObject(w.k, t, { ...tcb, state });
+  // MK-OBJ-4: a `restart` thread continues at the instruction that entered the kernel, so that
+  // is its pc from now on — not only once it is scheduled, which would let whoever's step
+  // happens to schedule it (another domain's, MK-PROP-3) change what it observes.
+  const context = state.kind === 'restart' ? { ...tcb.context, pc: tcb.context.restartPc } : tcb.context;
+  let k = setObject(w.k, t, { ...tcb, state, context });
   k = isRunnable(state) ? enqueue(k, t) : withoutReady(k, t);
   return { ...w, k };
 }
