@@ -7,6 +7,8 @@
 export interface Io {
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
+  /** Standard input, line by line, for commands that read it (`serve`). */
+  readonly input?: AsyncIterable<string>;
 }
 
 /** Exit codes (CLI-EXIT-1): 0 success, 1 a check failed, 2 bad input or usage. */

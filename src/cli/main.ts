@@ -12,6 +12,8 @@ import { runHardwareDemo } from './demos/hardware.ts';
 import { runHypervisorDemo } from './demos/hypervisor.ts';
 import { runMicrokernelDemo } from './demos/microkernel.ts';
 import { EXIT, type Io } from './io.ts';
+import { RUN_HELP, runRun } from './run.ts';
+import { SERVE_HELP, runServe } from './serve.ts';
 
 export type { Io } from './io.ts';
 
@@ -60,6 +62,16 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'cycles of a named operation under a microarchitecture\'s cost table',
     help: COST_HELP,
     run: runCost,
+  },
+  run: {
+    summary: 'replay a trace on a scenario and print one record per step',
+    help: RUN_HELP,
+    run: runRun,
+  },
+  serve: {
+    summary: 'the oracle protocol: JSON requests on stdin, JSON responses on stdout',
+    help: SERVE_HELP,
+    run: runServe,
   },
 };
 

@@ -113,3 +113,28 @@ export function forEachNonZero(store: WordStore, visit: (index: number, value: n
   };
   walk(store.root, store.depth, 0);
 }
+
+/**
+ * Calls `visit(index, before, after)` for every word that differs between two stores of the
+ * same size, in ascending order. Subtrees the two share are skipped, so the cost is that of
+ * the paths a step rewrote, not of the memory (HW-MEM-3: stores share what they did not change).
+ */
+export function forEachChange(a: WordStore, b: WordStore, visit: (index: number, before: number, after: number) => void): void {
+  if (a.size !== b.size || a.depth !== b.depth) return;
+  const walk = (x: RadixNode, y: RadixNode, level: number, base: number): void => {
+    if (x === y) return;
+    if (level === 0) {
+      const lx = x as readonly number[];
+      const ly = y as readonly number[];
+      for (let i = 0; i < LEAF_SIZE; i++) {
+        if (lx[i] !== ly[i] && base + i < a.size) visit(base + i, lx[i]!, ly[i]!);
+      }
+      return;
+    }
+    const span = LEAF_SIZE * BRANCH_SIZE ** (level - 1);
+    const cx = x as readonly RadixNode[];
+    const cy = y as readonly RadixNode[];
+    for (let i = 0; i < BRANCH_SIZE; i++) walk(cx[i]!, cy[i]!, level - 1, base + i * span);
+  };
+  walk(a.root, b.root, a.depth, 0);
+}

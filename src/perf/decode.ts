@@ -16,7 +16,8 @@ function pathOf(context: t.Context): string {
   for (let i = 1; i < context.length; i++) {
     const entry = context[i]!;
     const parent = context[i - 1]!.type as t.Mixed & { _tag?: string };
-    const index = parent._tag === 'ArrayType' || parent._tag === 'ReadonlyArrayType' || parent._tag === 'TupleType';
+    // An array position whatever codec (refined or not) checked the array.
+    const index = Array.isArray(context[i - 1]!.actual) && /^\d+$/.test(entry.key);
     // Members of an intersection or a union appear under keys 0, 1, ...: not JSON positions.
     if (entry.key === '' || (!index && /^\d+$/.test(entry.key) && parent._tag !== 'DictionaryType')) continue;
     path += index ? `[${entry.key}]` : path === '' ? entry.key : `.${entry.key}`;
