@@ -7,7 +7,7 @@
 export interface Io {
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
-  /** Standard input, line by line, for commands that read it (`serve`). */
+  /** Standard input as text in chunks of any size (not necessarily whole lines), for commands that read it (`serve`). */
   readonly input?: AsyncIterable<string>;
 }
 

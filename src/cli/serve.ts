@@ -32,11 +32,19 @@ export async function runServe(args: readonly string[], io: Io): Promise<number>
     return EXIT.USAGE;
   }
   let session: Session = EMPTY_SESSION;
-  for await (const line of io.input) {
-    if (line.trim() === '') continue;
+  const answer = (line: string): void => {
+    if (line.trim() === '') return;
     const r = handleLine(session, line);
     session = r.session;
     io.out(JSON.stringify(r.response));
+  };
+  // Input arrives in chunks; every whole line in a chunk is answered before the next is read.
+  let partial = '';
+  for await (const chunk of io.input) {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) answer(line.endsWith('\r') ? line.slice(0, -1) : line);
   }
+  answer(partial);
   return EXIT.OK;
 }

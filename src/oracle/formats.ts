@@ -193,6 +193,21 @@ export function decodeEvent(json: unknown): E.Either<MkhvError, SystemEvent> {
   return decodeTagged(EventCodec, json, 'kind', 'event', 'event.invalid') as E.Either<MkhvError, SystemEvent>;
 }
 
+const tagIndex = new WeakMap<object, ReadonlyMap<string, t.Mixed>>();
+
+/** A union's members by the tag their name quotes (`"an 'exec' event"` → exec), computed once per union. */
+function membersByTag(union: { readonly types: readonly t.Mixed[] }): ReadonlyMap<string, t.Mixed> {
+  let index = tagIndex.get(union);
+  if (index === undefined) {
+    index = new Map(union.types.flatMap((c) => {
+      const quoted = /'([^']+)'/.exec(c.name)?.[1];
+      return quoted === undefined ? [] : [[quoted, c] as const];
+    }));
+    tagIndex.set(union, index);
+  }
+  return index;
+}
+
 /**
  * Decodes `json` with a union of tagged object codecs: when `json` has a known `tag`, errors
  * are those of the member it names — "'cpu' must be a non-negative integer" rather than "must
@@ -200,11 +215,11 @@ export function decodeEvent(json: unknown): E.Either<MkhvError, SystemEvent> {
  */
 export function decodeTagged<A>(union: t.UnionType<t.Mixed[], A, unknown, unknown>, json: unknown, tag: string, what: string, code: string): E.Either<MkhvError, A> {
   if (typeof json === 'object' && json !== null && !Array.isArray(json) && tag in json) {
+    const members = membersByTag(union);
     const value = (json as Record<string, unknown>)[tag];
-    const member = typeof value === 'string' ? union.types.find((c) => c.name.includes(`'${value}'`)) : undefined;
+    const member = typeof value === 'string' ? members.get(value) : undefined;
     if (member !== undefined) return decodeWith(member as t.Type<A, unknown, unknown>, json, what, code);
-    const tags = union.types.map((c) => /'([^']+)'/.exec(c.name)?.[1]).filter((x) => x !== undefined);
-    return E.left(mkError(code, `${what}: '${tag}' must be one of ${tags.map((x) => `'${x}'`).join(', ')} (got ${JSON.stringify(value) ?? 'nothing'})`, tag));
+    return E.left(mkError(code, `${what}: '${tag}' must be one of ${[...members.keys()].map((x) => `'${x}'`).join(', ')} (got ${JSON.stringify(value) ?? 'nothing'})`, tag));
   }
   return decodeWith(union, json, what, code);
 }

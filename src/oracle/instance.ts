@@ -28,24 +28,41 @@ export interface Instance {
   reset(): Instance;
 }
 
-function instance<S>(scenario: Scenario, header: RecordHeader, sup: Supervisor<S>, booted: System<S>, system: System<S>, index: number, cost: Pricer): Instance {
-  return {
-    scenario,
-    header,
-    index,
-    step(event) {
-      const r = step(sup, system, event);
-      const record = stepRecord(index, event, system, r, cost);
-      return { instance: instance(scenario, header, sup, booted, r.system, index + 1, cost), record };
-    },
-    view(domain) {
-      if (!sup.domains(system).includes(domain)) return E.left(mkError('view.domain', `view: unknown domain '${domain}' (domains: ${sup.domains(system).join(', ')})`, 'domain'));
-      return E.right(sup.view(system, domain));
-    },
-    domains: () => sup.domains(system),
-    fingerprint: () => fingerprint(system),
-    reset: () => instance(scenario, header, sup, booted, booted, 0, cost),
-  };
+/** A class rather than closures: one is made per step, and the oracle steps a lot. */
+class SupervisedInstance<S> implements Instance {
+  constructor(
+    readonly scenario: Scenario,
+    readonly header: RecordHeader,
+    private readonly sup: Supervisor<S>,
+    private readonly booted: System<S>,
+    private readonly system: System<S>,
+    readonly index: number,
+    private readonly cost: Pricer,
+  ) {}
+
+  step(event: SystemEvent): { readonly instance: Instance; readonly record: StepRecord } {
+    const r = step(this.sup, this.system, event);
+    const record = stepRecord(this.index, event, this.system, r, this.cost);
+    return { instance: new SupervisedInstance(this.scenario, this.header, this.sup, this.booted, r.system, this.index + 1, this.cost), record };
+  }
+
+  view(domain: string): E.Either<MkhvError, unknown> {
+    const domains = this.sup.domains(this.system);
+    if (!domains.includes(domain)) return E.left(mkError('view.domain', `view: unknown domain '${domain}' (domains: ${domains.join(', ')})`, 'domain'));
+    return E.right(this.sup.view(this.system, domain));
+  }
+
+  domains(): readonly string[] {
+    return this.sup.domains(this.system);
+  }
+
+  fingerprint(): string {
+    return fingerprint(this.system);
+  }
+
+  reset(): Instance {
+    return new SupervisedInstance(this.scenario, this.header, this.sup, this.booted, this.booted, 0, this.cost);
+  }
 }
 
 /** Boots `scenario`; records are priced under `table` (ORC-RUN-1). */
@@ -54,8 +71,8 @@ export function bootInstance(scenario: Scenario, table: CostTable): E.Either<Mkh
   const cost = pricer(table);
   if (scenario.supervisor === 'microkernel') {
     const sys = bootMicrokernel(scenario.machine, scenario.boot);
-    return E.map((s: System<KernelState>) => instance(scenario, header, microkernel, s, s, 0, cost))(sys);
+    return E.map((s: System<KernelState>) => new SupervisedInstance(scenario, header, microkernel, s, s, 0, cost))(sys);
   }
   const sys = bootHypervisorSystem(scenario.machine, scenario.boot);
-  return E.map((s: System<HypervisorState>) => instance(scenario, header, hypervisor, s, s, 0, cost))(sys);
+  return E.map((s: System<HypervisorState>) => new SupervisedInstance(scenario, header, hypervisor, s, s, 0, cost))(sys);
 }

@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { mkError, type MkhvError } from '../hw/index.ts';
 import { builtinArchs, builtinTable } from '../perf/builtin.ts';
-import { strict } from '../perf/decode.ts';
+import { refine, strict } from '../perf/decode.ts';
 import { decodeEvent, decodeScenario, decodeTagged, parseJson } from './formats.ts';
 import { bootInstance, type Instance } from './instance.ts';
 import { CAPABILITIES, RECORD_FORMAT, RECORD_VERSION } from './record.ts';
@@ -28,16 +28,18 @@ export const EMPTY_SESSION: Session = { instance: null };
 export const REQUESTS = ['hello', 'load', 'step', 'view', 'fingerprint', 'reset'] as const;
 
 const id = t.union([t.string, t.number, t.null]);
+/** A field that must be there, whatever its value (the value has its own decoder). */
+const present = refine(t.unknown, (v) => v !== undefined, 'given');
 const RequestCodec = t.union(
   [
     strict({ type: t.literal('hello') }, { id }, "a 'hello' request"),
-    strict({ type: t.literal('load'), scenario: t.unknown }, { id, arch: t.string }, "a 'load' request"),
-    strict({ type: t.literal('step'), event: t.unknown }, { id }, "a 'step' request"),
+    strict({ type: t.literal('load'), scenario: present }, { id, arch: t.string }, "a 'load' request"),
+    strict({ type: t.literal('step'), event: present }, { id }, "a 'step' request"),
     strict({ type: t.literal('view'), domain: t.string }, { id }, "a 'view' request"),
     strict({ type: t.literal('fingerprint') }, { id }, "a 'fingerprint' request"),
     strict({ type: t.literal('reset') }, { id }, "a 'reset' request"),
   ],
-  `a request: an object whose 'type' is one of ${REQUESTS.map((r) => `'${r}'`).join(', ')}`,
+  `an object whose 'type' is one of ${REQUESTS.map((r) => `'${r}'`).join(', ')}`,
 );
 type Request = t.TypeOf<typeof RequestCodec>;
 

@@ -17,7 +17,8 @@ function pathOf(context: t.Context): string {
     const entry = context[i]!;
     const parent = context[i - 1]!.type as t.Mixed & { _tag?: string };
     // An array position whatever codec (refined or not) checked the array.
-    const index = Array.isArray(context[i - 1]!.actual) && /^\d+$/.test(entry.key);
+    const member = parent._tag === 'UnionType' || parent._tag === 'IntersectionType';
+    const index = !member && Array.isArray(context[i - 1]!.actual) && /^\d+$/.test(entry.key);
     // Members of an intersection or a union appear under keys 0, 1, ...: not JSON positions.
     if (entry.key === '' || (!index && /^\d+$/.test(entry.key) && parent._tag !== 'DictionaryType')) continue;
     path += index ? `[${entry.key}]` : path === '' ? entry.key : `.${entry.key}`;
@@ -50,7 +51,10 @@ export function refine<A, O>(base: t.Type<A, O, unknown>, ok: (a: A) => boolean,
   return new t.Type<A, O, unknown>(
     name,
     (u): u is A => base.is(u) && ok(u),
-    (u, c) => E.chain((a: A) => (ok(a) ? t.success(a) : t.failure<A>(u, c, name)))(base.validate(u, c)),
+    (u, c) => {
+      const r = base.validate(u, c);
+      return E.isLeft(r) || ok(r.right) ? r : t.failure<A>(u, c, name);
+    },
     base.encode,
   );
 }
@@ -67,7 +71,8 @@ export function strict<P extends t.Props, Q extends t.Props>(required: P, option
         const extra = Object.keys(u).find((k) => !known.has(k));
         if (extra !== undefined) return t.failure(u, [...c, { key: extra, type: t.never, actual: (u as Record<string, unknown>)[extra] }], NO_SUCH_FIELD);
       }
-      return shape.validate(u, c);
+      // The intersection goes into the context so that path reporting sees its members as members.
+      return shape.validate(u, [...c, { key: '', type: shape, actual: u }]);
     },
     shape.encode,
   );

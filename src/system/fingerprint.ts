@@ -10,16 +10,25 @@
  * cached by identity: a step rehashes only what it changed, and a 16 MiB machine costs its
  * zero pages once.
  *
+ * This is a hot path (every oracle record, every state the model checker visits), so the two
+ * 32-bit lanes of a hash travel in two module-level registers instead of a fresh pair per
+ * value; they never hold anything between calls of `fingerprint`.
+ *
  * @module
  */
 
-/** Two 32-bit lanes with different seeds and multipliers make one 64-bit hash. */
-type Lanes = readonly [number, number];
-
-const cache = new WeakMap<object, Lanes>();
+/** Both lanes of every object hashed so far, by identity. */
+const cache = new WeakMap<object, readonly [number, number]>();
+/** Hashes of object keys: there are few distinct ones, met over and over. */
+const keyA = new Map<string, number>();
+const keyB = new Map<string, number>();
 
 const SEED_A = 0x811c9dc5;
 const SEED_B = 0x01000193;
+
+/** The result lanes of the last hash* call. */
+let outA = 0;
+let outB = 0;
 
 function mixA(h: number, v: number): number {
   return Math.imul(h ^ v, 0x01000193) >>> 0;
@@ -31,79 +40,123 @@ function mixB(h: number, v: number): number {
 }
 
 /** Type tags keep values of different types that encode alike apart. */
-const TAG = { undefined: 1, null: 2, false: 3, true: 4, int: 5, float: 6, string: 7, array: 8, object: 9 } as const;
+const TAG = { undefined: 1, null: 2, false: 3, true: 4, int: 5, float: 6, string: 7, array: 8, object: 9, other: 10 } as const;
 
-function hashString(s: string, a: number, b: number): Lanes {
-  a = mixA(a, TAG.string);
-  b = mixB(b, TAG.string);
-  a = mixA(a, s.length);
-  b = mixB(b, s.length);
+function hashString(s: string, tag: number): void {
+  let a = mixA(mixA(SEED_A, tag), s.length);
+  let b = mixB(mixB(SEED_B, tag), s.length);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     a = mixA(a, c);
     b = mixB(b, c);
   }
-  return [a, b];
+  outA = a;
+  outB = b;
 }
 
-function hashValue(v: unknown): Lanes {
+function hashValue(v: unknown): void {
   switch (typeof v) {
-    case 'undefined':
-      return [mixA(SEED_A, TAG.undefined), mixB(SEED_B, TAG.undefined)];
-    case 'boolean':
-      return v ? [mixA(SEED_A, TAG.true), mixB(SEED_B, TAG.true)] : [mixA(SEED_A, TAG.false), mixB(SEED_B, TAG.false)];
     case 'number':
       if (Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff) {
-        return [mixA(mixA(SEED_A, TAG.int), v | 0), mixB(mixB(SEED_B, TAG.int), v | 0)];
+        outA = mixA(mixA(SEED_A, TAG.int), v | 0);
+        outB = mixB(mixB(SEED_B, TAG.int), v | 0);
+      } else {
+        hashString(String(v), TAG.float);
       }
-      return hashString(String(v), mixA(SEED_A, TAG.float), mixB(SEED_B, TAG.float));
-    case 'string':
-      return hashString(v, SEED_A, SEED_B);
+      return;
     case 'object':
-      return v === null ? [mixA(SEED_A, TAG.null), mixB(SEED_B, TAG.null)] : hashObject(v);
+      if (v === null) {
+        outA = mixA(SEED_A, TAG.null);
+        outB = mixB(SEED_B, TAG.null);
+      } else {
+        hashObject(v);
+      }
+      return;
+    case 'string':
+      hashString(v, TAG.string);
+      return;
+    case 'boolean':
+      outA = mixA(SEED_A, v ? TAG.true : TAG.false);
+      outB = mixB(SEED_B, v ? TAG.true : TAG.false);
+      return;
+    case 'undefined':
+      outA = mixA(SEED_A, TAG.undefined);
+      outB = mixB(SEED_B, TAG.undefined);
+      return;
     default:
       // Functions, symbols and bigints are not part of any state; hash their type only.
-      return hashString(typeof v, SEED_A, SEED_B);
+      hashString(typeof v, TAG.other);
   }
 }
 
-function hashObject(o: object): Lanes {
+function hashKey(k: string): void {
+  const a = keyA.get(k);
+  if (a !== undefined) {
+    outA = a;
+    outB = keyB.get(k)!;
+    return;
+  }
+  hashString(k, TAG.string);
+  keyA.set(k, outA);
+  keyB.set(k, outB);
+}
+
+/** The keys of `o` whose values are defined, sorted (canonical order). */
+function sortedKeys(o: Record<string, unknown>): string[] {
+  const keys: string[] = [];
+  for (const k in o) if (Object.hasOwn(o, k) && o[k] !== undefined) keys.push(k);
+  // Insertion sort: objects are small and their keys usually come in the same order.
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return keys;
+}
+
+function hashObject(o: object): void {
   const cached = cache.get(o);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) {
+    outA = cached[0];
+    outB = cached[1];
+    return;
+  }
   let a: number;
   let b: number;
   if (Array.isArray(o)) {
-    a = mixA(SEED_A, TAG.array);
-    b = mixB(SEED_B, TAG.array);
-    a = mixA(a, o.length);
-    b = mixB(b, o.length);
+    a = mixA(mixA(SEED_A, TAG.array), o.length);
+    b = mixB(mixB(SEED_B, TAG.array), o.length);
     for (let i = 0; i < o.length; i++) {
-      const [x, y] = hashValue(o[i]);
-      a = mixA(a, x);
-      b = mixB(b, y);
+      hashValue(o[i]);
+      a = mixA(a, outA);
+      b = mixB(b, outB);
     }
   } else {
-    a = mixA(SEED_A, TAG.object);
-    b = mixB(SEED_B, TAG.object);
     // Canonical: keys in sorted order; a key whose value is undefined is as if absent.
     const record = o as Record<string, unknown>;
-    const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
-    a = mixA(a, keys.length);
-    b = mixB(b, keys.length);
-    for (const k of keys) {
-      const [kx, ky] = hashString(k, SEED_A, SEED_B);
-      const [x, y] = hashValue(record[k]);
-      a = mixA(mixA(a, kx), x);
-      b = mixB(mixB(b, ky), y);
+    const keys = sortedKeys(record);
+    a = mixA(mixA(SEED_A, TAG.object), keys.length);
+    b = mixB(mixB(SEED_B, TAG.object), keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      hashKey(keys[i]!);
+      a = mixA(a, outA);
+      b = mixB(b, outB);
+      hashValue(record[keys[i]!]);
+      a = mixA(a, outA);
+      b = mixB(b, outB);
     }
   }
-  const lanes: Lanes = [a, b];
-  cache.set(o, lanes);
-  return lanes;
+  cache.set(o, [a, b]);
+  outA = a;
+  outB = b;
 }
 
 /** The fingerprint of any immutable JSON-like value, as 16 hex digits (SYS-7). */
 export function fingerprint(value: unknown): string {
-  const [a, b] = hashValue(value);
-  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+  hashValue(value);
+  return outA.toString(16).padStart(8, '0') + outB.toString(16).padStart(8, '0');
 }
