@@ -40,7 +40,7 @@ function mixB(h: number, v: number): number {
 }
 
 /** Type tags keep values of different types that encode alike apart. */
-const TAG = { undefined: 1, null: 2, false: 3, true: 4, int: 5, float: 6, string: 7, array: 8, object: 9, other: 10 } as const;
+const TAG = { undefined: 1, null: 2, false: 3, true: 4, int: 5, float: 6, string: 7, array: 8, object: 9, other: 10, map: 11, set: 12 } as const;
 
 function hashString(s: string, tag: number): void {
   let a = mixA(mixA(SEED_A, tag), s.length);
@@ -118,6 +118,17 @@ function sortedKeys(o: Record<string, unknown>): string[] {
   return keys;
 }
 
+/** A total order on Map keys and Set members: numbers numerically, then everything else by type and text. */
+function compareKeys(x: unknown, y: unknown): number {
+  if (typeof x === 'number' && typeof y === 'number') return x - y;
+  const tx = typeof x;
+  const ty = typeof y;
+  if (tx !== ty) return tx < ty ? -1 : 1;
+  const sx = String(x);
+  const sy = String(y);
+  return sx < sy ? -1 : sx > sy ? 1 : 0;
+}
+
 function hashObject(o: object): void {
   const cached = cache.get(o);
   if (cached !== undefined) {
@@ -132,6 +143,22 @@ function hashObject(o: object): void {
     b = mixB(mixB(SEED_B, TAG.array), o.length);
     for (let i = 0; i < o.length; i++) {
       hashValue(o[i]);
+      a = mixA(a, outA);
+      b = mixB(b, outB);
+    }
+  } else if (o instanceof Map || o instanceof Set) {
+    // Canonical: entries in the order of their keys, not of insertion (the hypervisor's p2m
+    // and dirty-page set are a Map and a Set).
+    const entries: [unknown, unknown][] = o instanceof Map ? [...(o as Map<unknown, unknown>)] : [...(o as Set<unknown>)].map((v) => [v, true]);
+    entries.sort((x, y) => compareKeys(x[0], y[0]));
+    const tag = o instanceof Map ? TAG.map : TAG.set;
+    a = mixA(mixA(SEED_A, tag), entries.length);
+    b = mixB(mixB(SEED_B, tag), entries.length);
+    for (const [k, v] of entries) {
+      hashValue(k);
+      a = mixA(a, outA);
+      b = mixB(b, outB);
+      hashValue(v);
       a = mixA(a, outA);
       b = mixB(b, outB);
     }

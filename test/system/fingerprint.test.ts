@@ -45,6 +45,17 @@ describe('SYS-7: state fingerprints', () => {
     );
   });
 
+  it('Maps and Sets hash by their contents in key order, not insertion order', () => {
+    const a = new Map([[1, 10], [2, 20]]);
+    const b = new Map([[2, 20], [1, 10]]);
+    expect(fingerprint({ p2m: a })).toBe(fingerprint({ p2m: b }));
+    expect(fingerprint({ p2m: a })).not.toBe(fingerprint({ p2m: new Map([[1, 10], [2, 21]]) }));
+    expect(fingerprint({ p2m: a })).not.toBe(fingerprint({ p2m: new Map() }));
+    expect(fingerprint(new Set([3, 1]))).toBe(fingerprint(new Set([1, 3])));
+    expect(fingerprint(new Set([3, 1]))).not.toBe(fingerprint(new Set([1, 4])));
+    expect(fingerprint(new Set([1]))).not.toBe(fingerprint(new Map([[1, true]])));
+  });
+
   it('types are kept apart: numbers, strings, booleans, null, arrays and objects never collide', () => {
     // Small integers are the likeliest to collide with the encoding's own type tags.
     const values = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, '1', '', true, false, null, undefined, [], {}, [1], { 0: 1 }, 1.5, '1.5', [[]], [{}]];
