@@ -55,6 +55,9 @@ function lowestFreeVmid(w: HvWorld): number {
  * It stays `created` until started. Returns the world and the new domain id, or an errno.
  */
 export function createDomain(w: HvWorld, log: HvLog, spec: DomainSpec): { w: HvWorld; dom: DomId } | number {
+  // HV-DOM-4: a name names one domain — views and authority are by name (HV-ISO-1) — so a
+  // second live domain of the same name is refused, as xl refuses one.
+  if (w.h.domains.some((d) => d !== null && d.name === spec.name && d.lifecycle !== 'destroyed' && d.lifecycle !== 'saved')) return ERRNO.EEXIST;
   const vmid = lowestFreeVmid(w);
   if (vmid === 0) return ERRNO.EAGAIN;
   const root = freeFrames(w.h, 1);

@@ -207,14 +207,22 @@ describe('HV-DOM: domains', () => {
   });
 
   it('HV-DOM-4: a new domain gets the lowest VMID free, reusing a destroyed domain\'s', () => {
-    let sys = bootHv({ domains: [{ name: 'dom0', kernel: PARK, memory: 4 }], images: [{ name: 'x', kernel: SPIN, memory: 1 }] });
+    let sys = bootHv({ domains: [{ name: 'dom0', kernel: PARK, memory: 4 }], images: [{ name: 'x', kernel: SPIN, memory: 1 }, { name: 'y', kernel: SPIN, memory: 1 }] });
     const first = ok(sys, 0, HYPERCALL.DOMCTL, [DOMCTL.CREATE, 0]);
-    const second = ok(first.sys, 0, HYPERCALL.DOMCTL, [DOMCTL.CREATE, 0]);
+    const second = ok(first.sys, 0, HYPERCALL.DOMCTL, [DOMCTL.CREATE, 1]);
     sys = second.sys;
     expect([sys.state.domains[first.r1]!.vmid, sys.state.domains[second.r1]!.vmid]).toEqual([2, 3]);
     sys = ok(sys, 0, HYPERCALL.DOMCTL, [DOMCTL.DESTROY, first.r1]).sys;
     const third = ok(sys, 0, HYPERCALL.DOMCTL, [DOMCTL.CREATE, 0]);
     expect(third.sys.state.domains[third.r1]!.vmid).toBe(2);
+  });
+
+  it('HV-DOM-4: a second live domain of the same name is EEXIST and changes nothing; once the first is destroyed the name is free', () => {
+    const sys = bootHv({ domains: [{ name: 'dom0', kernel: PARK, memory: 4 }], images: [{ name: 'x', kernel: SPIN, memory: 1 }] });
+    const first = ok(sys, 0, HYPERCALL.DOMCTL, [DOMCTL.CREATE, 0]);
+    expectRefused(first.sys, 0, HYPERCALL.DOMCTL, [DOMCTL.CREATE, 0], ERRNO.EEXIST);
+    const destroyed = ok(first.sys, 0, HYPERCALL.DOMCTL, [DOMCTL.DESTROY, first.r1]).sys;
+    expect(ok(destroyed, 0, HYPERCALL.DOMCTL, [DOMCTL.CREATE, 0]).r1).toBeGreaterThan(first.r1);
   });
 
   it('HV-DOM-4: creating from an image the scenario does not list is EINVAL and changes nothing', () => {
@@ -425,16 +433,16 @@ describe('HV-ABI: the hypercall ABI', () => {
 
   it('HV-ABI-3: EAGAIN when no VMID is left (255 domains live)', () => {
     let sys = bootHv(
-      { domains: [{ name: 'dom0', kernel: PARK, memory: 4 }], images: [{ name: 'tiny', kernel: '', memory: 1 }] },
+      { domains: [{ name: 'dom0', kernel: PARK, memory: 4 }], images: Array.from({ length: 255 }, (_, i) => ({ name: `tiny${i}`, kernel: '', memory: 1 })) },
       { ...HV_MACHINE, frames: 300 },
     );
     for (let i = 0; i < 254; i++) {
-      const c = call(sys, 0, HYPERCALL.DOMCTL, [DOMCTL.CREATE, 0]);
+      const c = call(sys, 0, HYPERCALL.DOMCTL, [DOMCTL.CREATE, i]);
       expect(c.r1).toBeGreaterThan(0);
       sys = c.sys;
     }
     expect(sys.state.domains.map((d) => d!.vmid).sort((x, y) => x - y)).toEqual(Array.from({ length: 255 }, (_, i) => i + 1));
-    expectRefused(sys, 0, HYPERCALL.DOMCTL, [DOMCTL.CREATE, 0], ERRNO.EAGAIN);
+    expectRefused(sys, 0, HYPERCALL.DOMCTL, [DOMCTL.CREATE, 254], ERRNO.EAGAIN);
   });
 
   it('HV-ABI-4: the numbers of src/hypervisor/abi.ts are those of the spec table', () => {
