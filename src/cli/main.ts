@@ -8,6 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { parseOptions } from './args.ts';
 import { COST_HELP, runCost } from './cost.ts';
+import { DIFF_HELP, runDiffCommand } from './diff.ts';
 import { runHardwareDemo } from './demos/hardware.ts';
 import { runHypervisorDemo } from './demos/hypervisor.ts';
 import { runMicrokernelDemo } from './demos/microkernel.ts';
@@ -72,6 +73,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'the oracle protocol: JSON requests on stdin, JSON responses on stdout',
     help: SERVE_HELP,
     run: runServe,
+  },
+  diff: {
+    summary: 'drive another implementation through the serve protocol and compare its records with mkhv\'s',
+    help: DIFF_HELP,
+    run: runDiffCommand,
   },
 };
 
