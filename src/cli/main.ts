@@ -15,6 +15,7 @@ import { runMicrokernelDemo } from './demos/microkernel.ts';
 import { EXIT, type Io } from './io.ts';
 import { RUN_HELP, runRun } from './run.ts';
 import { SERVE_HELP, runServe } from './serve.ts';
+import { VECTORS_HELP, runVectors } from './vectors.ts';
 
 export type { Io } from './io.ts';
 
@@ -78,6 +79,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'drive another implementation through the serve protocol and compare its records with mkhv\'s',
     help: DIFF_HELP,
     run: runDiffCommand,
+  },
+  vectors: {
+    summary: 'write the conformance vectors to spec/vectors/ (or --check them) and print their coverage',
+    help: VECTORS_HELP,
+    run: runVectors,
   },
 };
 

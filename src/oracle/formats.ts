@@ -22,10 +22,13 @@ export const INPUT_VERSION = 1;
 
 const natural = refine(t.number, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
 const word = refine(t.number, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'a 32-bit unsigned integer');
-const name = refine(t.string, (s) => s.length > 0 && s.length <= 64, 'a name of 1 to 64 characters');
+/** A string's length in Unicode code points (a surrogate pair is one), as JSON Schema's minLength and maxLength count it (ORC-SCHEMA-2). */
+const codePoints = (s: string): number => s.length - (s.match(/[\ud800-\udbff][\udc00-\udfff]/g)?.length ?? 0);
+const name = refine(t.string, (s) => s.length > 0 && codePoints(s) <= 64, 'a name of 1 to 64 characters');
 /** Programs in the model's assembly; bounded so that a hostile file cannot ask for gigabytes. */
-const source = refine(t.string, (s) => s.length <= 1 << 20, 'assembly source (at most 1 MiB)');
-const registers = t.record(refine(t.string, (s) => /^r([1-9]|1[0-5])$/.test(s), 'a register name r1..r15'), word, 'registers by name (r1..r15)');
+const source = refine(t.string, (s) => s.length <= 1 << 20 || codePoints(s) <= 1 << 20, 'assembly source (at most 1 MiB)');
+/** Registers by name: an object, not a record, so that a name other than r1..r15 is an unknown field rather than dropped (ORC-FMT-4). */
+const registers = strict({}, Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`r${i + 1}`, word])), 'registers by name (r1..r15)');
 const list = <C extends t.Mixed>(codec: C, what: string) => refine(t.readonlyArray(codec), (a) => a.length <= 4096, `${what} (at most 4096)`);
 
 // --- The microkernel's boot configuration (MK-BOOT-1) ---
