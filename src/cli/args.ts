@@ -57,3 +57,12 @@ export function describeOptions(specs: readonly OptionSpec[]): string[] {
   const width = Math.max(...specs.map((s) => label(s).length));
   return specs.map((s) => `  ${label(s).padEnd(width)}  ${s.help}${s.value?.choices === undefined ? '' : ` (${s.value.choices.join(' | ')})`}`);
 }
+
+/** The integer value of option `--name`, `fallback` when absent; out of [min, max] is a usage error. */
+export function integerOption(command: string, values: ReadonlyMap<string, string>, name: string, fallback: number, min: number, max: number): E.Either<string, number> {
+  const raw = values.get(name);
+  if (raw === undefined) return E.right(fallback);
+  const n = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) return E.left(`${command}: --${name} must be an integer from ${min} to ${max} (got '${raw}')`);
+  return E.right(n);
+}

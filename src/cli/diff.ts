@@ -15,7 +15,7 @@ import { decodeScenario } from '../oracle/formats.ts';
 import { bootInstance } from '../oracle/instance.ts';
 import { DEFAULT_ARCH } from '../oracle/session.ts';
 import { builtinArchs, builtinTable } from '../perf/builtin.ts';
-import { describeOptions, parseOptions, type OptionSpec } from './args.ts';
+import { describeOptions, integerOption, parseOptions, type OptionSpec } from './args.ts';
 import { readJsonFile } from './files.ts';
 import { EXIT, type Io } from './io.ts';
 
@@ -51,14 +51,6 @@ export const DIFF_HELP = [
 ].join('\n');
 
 /** A whole number in [min, max], or an error naming the option. */
-function integerOption(values: ReadonlyMap<string, string>, name: string, fallback: number, min: number, max: number): E.Either<string, number> {
-  const raw = values.get(name);
-  if (raw === undefined) return E.right(fallback);
-  const n = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) return E.left(`diff: --${name} must be an integer from ${min} to ${max} (got '${raw}')`);
-  return E.right(n);
-}
-
 export async function runDiffCommand(args: readonly string[], io: Io): Promise<number> {
   const parsed = parseOptions('diff', args, DIFF_OPTIONS, 1);
   if (E.isLeft(parsed)) return usage(io, parsed.left);
@@ -67,12 +59,12 @@ export async function runDiffCommand(args: readonly string[], io: Io): Promise<n
   if (scenarioPath === undefined) return usage(io, 'diff: give a scenario file');
   const command = values.get('impl');
   if (command === undefined || command.trim() === '') return usage(io, "diff: give the implementation to check with --impl '<command>'");
-  const runs = integerOption(values, 'runs', DEFAULT_RUNS, 1, 1_000_000);
+  const runs = integerOption('diff', values, 'runs', DEFAULT_RUNS, 1, 1_000_000);
   if (E.isLeft(runs)) return usage(io, runs.left);
-  const length = integerOption(values, 'length', DEFAULT_LENGTH, 1, 10_000);
+  const length = integerOption('diff', values, 'length', DEFAULT_LENGTH, 1, 10_000);
   if (E.isLeft(length)) return usage(io, length.left);
   // A fresh seed unless one is given; it is always printed, so any run can be repeated.
-  const seed = integerOption(values, 'seed', Math.floor(Math.random() * 2 ** 31), -(2 ** 31), 2 ** 31 - 1);
+  const seed = integerOption('diff', values, 'seed', Math.floor(Math.random() * 2 ** 31), -(2 ** 31), 2 ** 31 - 1);
   if (E.isLeft(seed)) return usage(io, seed.left);
   const path = values.get('path');
   if (path !== undefined && !/^\d+(:\d+)*$/.test(path)) return usage(io, `diff: --path must be numbers separated by ':' as a previous run printed it (got '${path}')`);

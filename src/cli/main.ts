@@ -16,6 +16,7 @@ import { EXIT, type Io } from './io.ts';
 import { RUN_HELP, runRun } from './run.ts';
 import { SERVE_HELP, runServe } from './serve.ts';
 import { VECTORS_HELP, runVectors } from './vectors.ts';
+import { CHECK_HELP, runCheck } from './check.ts';
 
 export type { Io } from './io.ts';
 
@@ -51,7 +52,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         hypervisor: runHypervisorDemo,
       };
       const chosen = args[0] === undefined ? Object.keys(demos) : [args[0]];
-      const unknown = chosen.find((d) => !(d in demos));
+      const unknown = chosen.find((d) => !Object.hasOwn(demos, d));
       if (unknown !== undefined) return usage(io, `demo: unknown demo '${unknown}' (known: ${Object.keys(demos).join(', ')})`);
       chosen.forEach((d, i) => {
         if (i > 0) io.out('');
@@ -79,6 +80,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'drive another implementation through the serve protocol and compare its records with mkhv\'s',
     help: DIFF_HELP,
     run: runDiffCommand,
+  },
+  check: {
+    summary: 'model-check a scenario: every reachable state against every invariant, every transition against integrity',
+    help: CHECK_HELP,
+    run: runCheck,
   },
   vectors: {
     summary: 'write the conformance vectors to spec/vectors/ (or --check them) and print their coverage',
@@ -120,7 +126,8 @@ export async function main(args: readonly string[], io: Io): Promise<number> {
     io.out(VERSION);
     return EXIT.OK;
   }
-  const command = COMMANDS[first];
+  // Own names only: 'toString' or '__proto__' is not a command.
+  const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
   if (command === undefined) {
     return usage(io, first.startsWith('-') ? `unknown option '${first}'` : `unknown command '${first}'`);
   }

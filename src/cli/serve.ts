@@ -41,7 +41,9 @@ export async function runServe(args: readonly string[], io: Io): Promise<number>
   // Input arrives in chunks; every whole line in a chunk is answered before the next is read.
   let partial = '';
   for await (const chunk of io.input) {
-    const lines = (partial + chunk).split('\n');
+    // Only the new chunk is searched for line ends, so a long line in many chunks costs linear time.
+    const lines = chunk.split('\n');
+    lines[0] = partial + lines[0]!;
     partial = lines.pop()!;
     for (const line of lines) answer(line.endsWith('\r') ? line.slice(0, -1) : line);
   }

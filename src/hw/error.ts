@@ -18,7 +18,8 @@ export interface MkhvError {
   readonly path?: string;
 }
 
-/** Builds an error value. */
+/** Builds an error value; line breaks in `message` (a name or key quoted from the input may hold one) are escaped, so that it stays one line. */
 export function mkError(code: string, message: string, path?: string): MkhvError {
-  return path === undefined ? { code, message } : { code, message, path };
+  const line = message.replace(/[\r\n\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16)}`));
+  return path === undefined ? { code, message: line } : { code, message: line, path };
 }

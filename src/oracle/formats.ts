@@ -9,11 +9,12 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { validateMachineConfig, mkError, type MachineConfig, type MkhvError } from '../hw/index.ts';
+import { assemble, validateMachineConfig, mkError, type MachineConfig, type MkhvError } from '../hw/index.ts';
 import type { HypervisorScenario } from '../hypervisor/scenario.ts';
 import type { KernelScenario } from '../kernel/scenario.ts';
-import { decodeWith, refine, strict } from '../perf/decode.ts';
+import { decodeWith, describeValue, refine, strict } from '../perf/decode.ts';
 import type { SystemEvent } from '../system/index.ts';
+import { MAX_ALPHABET, type CheckSpec } from '../check/spec.ts';
 
 /** The format tags and the version of the input formats (ORC-FMT-1). */
 export const SCENARIO_FORMAT = 'mkhv-scenario' as const;
@@ -110,15 +111,15 @@ export const HypervisorBootCodec = strict(
 
 /** A scenario: what to boot. */
 export type Scenario =
-  | { readonly format: typeof SCENARIO_FORMAT; readonly version: number; readonly name?: string; readonly machine: MachineConfig; readonly supervisor: 'microkernel'; readonly boot: KernelScenario }
-  | { readonly format: typeof SCENARIO_FORMAT; readonly version: number; readonly name?: string; readonly machine: MachineConfig; readonly supervisor: 'hypervisor'; readonly boot: HypervisorScenario };
+  | { readonly format: typeof SCENARIO_FORMAT; readonly version: number; readonly name?: string; readonly machine: MachineConfig; readonly supervisor: 'microkernel'; readonly boot: KernelScenario; readonly check?: CheckSpec }
+  | { readonly format: typeof SCENARIO_FORMAT; readonly version: number; readonly name?: string; readonly machine: MachineConfig; readonly supervisor: 'hypervisor'; readonly boot: HypervisorScenario; readonly check?: CheckSpec };
 
 const formatTag = <T extends string>(tag: T) => t.literal(tag, `'${tag}'`);
 const version = refine(t.number, (n) => n === INPUT_VERSION, `version ${INPUT_VERSION}`);
 
 const ScenarioHeadCodec = strict(
   { format: formatTag(SCENARIO_FORMAT), version, machine: t.unknown, supervisor: t.keyof({ microkernel: null, hypervisor: null }, "'microkernel' or 'hypervisor'"), boot: t.unknown },
-  { name: t.string },
+  { name: t.string, check: t.unknown },
   'a scenario',
 );
 
@@ -138,14 +139,70 @@ export function decodeScenario(json: unknown): E.Either<MkhvError, Scenario> {
   }
   const { format, version: v, supervisor } = head.right;
   const named = head.right.name === undefined ? {} : { name: head.right.name };
+  let checked = {};
+  if (head.right.check !== undefined) {
+    const check = decodeCheck(head.right.check);
+    if (E.isLeft(check)) return check;
+    checked = { check: check.right };
+  }
   if (supervisor === 'microkernel') {
     const boot = decodeWith(KernelBootCodec, head.right.boot, 'scenario', 'scenario.invalid');
     if (E.isLeft(boot)) return E.left(underBoot(boot.left));
-    return E.right({ format, version: v, ...named, machine: machine.right, supervisor, boot: boot.right as KernelScenario });
+    return E.right({ format, version: v, ...named, machine: machine.right, supervisor, boot: boot.right as KernelScenario, ...checked });
   }
   const boot = decodeWith(HypervisorBootCodec, head.right.boot, 'scenario', 'scenario.invalid');
   if (E.isLeft(boot)) return E.left(underBoot(boot.left));
-  return E.right({ format, version: v, ...named, machine: machine.right, supervisor, boot: boot.right as HypervisorScenario });
+  return E.right({ format, version: v, ...named, machine: machine.right, supervisor, boot: boot.right as HypervisorScenario, ...checked });
+}
+
+// --- The model checker's section (CHK-SCN-1 in spec/model-checking.md) ---
+
+const CheckHeadCodec = strict(
+  { alphabet: refine(t.readonlyArray(t.unknown), (a) => a.length >= 1 && a.length <= MAX_ALPHABET, `an array of 1 to ${MAX_ALPHABET} events`) },
+  { depth: natural, states: natural, invariants: t.boolean, integrity: t.boolean, deadlock: t.boolean },
+  'a check section',
+);
+
+/** One instruction in the model's assembly, for an alphabet entry that is easier to read than its word. */
+const AsmExecCodec = strict({ kind: t.literal('exec'), cpu: natural, asm: refine(t.string, (s) => codePoints(s) <= 256, 'one instruction (at most 256 characters)') }, {}, "an 'exec' event with 'asm'");
+
+/**
+ * CHK-SCN-1: the `check` section — each alphabet entry an event (SYS-2), or an `exec` whose
+ * instruction is given as assembly (`asm`), assembled here to its `insn`.
+ */
+function decodeCheck(json: unknown): E.Either<MkhvError, CheckSpec> {
+  const under = (e: MkhvError, prefix: string): MkhvError => {
+    const path = e.path === '' ? prefix : `${prefix}.${e.path}`;
+    return mkError('scenario.invalid', e.message.replace(/^(scenario|event|check)(: '[^']*')?/, `scenario: '${path}'`), path);
+  };
+  const head = decodeWith(CheckHeadCodec, json, 'check', 'scenario.invalid');
+  if (E.isLeft(head)) return E.left(under(head.left, 'check'));
+  const alphabet: SystemEvent[] = [];
+  for (let i = 0; i < head.right.alphabet.length; i++) {
+    const entry = head.right.alphabet[i];
+    const at = `check.alphabet[${i}]`;
+    if (typeof entry === 'object' && entry !== null && 'asm' in entry) {
+      const ex = decodeWith(AsmExecCodec, entry, 'event', 'scenario.invalid');
+      if (E.isLeft(ex)) return E.left(under(ex.left, at));
+      const program = assemble(ex.right.asm);
+      if (E.isLeft(program)) return E.left(mkError('scenario.invalid', `scenario: '${at}.asm': ${program.left.message}`, `${at}.asm`));
+      if (program.right.words.length !== 1) return E.left(mkError('scenario.invalid', `scenario: '${at}.asm' must be exactly one instruction (got ${program.right.words.length})`, `${at}.asm`));
+      alphabet.push({ kind: 'exec', cpu: ex.right.cpu, insn: program.right.words[0]! });
+      continue;
+    }
+    const ev = decodeEvent(entry);
+    if (E.isLeft(ev)) return E.left(under(ev.left, at));
+    alphabet.push(ev.right);
+  }
+  const { depth, states } = head.right;
+  return E.right({
+    alphabet,
+    ...(depth === undefined ? {} : { depth }),
+    ...(states === undefined ? {} : { states }),
+    invariants: head.right.invariants ?? true,
+    integrity: head.right.integrity ?? true,
+    deadlock: head.right.deadlock ?? false,
+  });
 }
 
 /** Errors inside the boot configuration are reported under `boot.`. */
@@ -222,7 +279,7 @@ export function decodeTagged<A>(union: t.UnionType<t.Mixed[], A, unknown, unknow
     const value = (json as Record<string, unknown>)[tag];
     const member = typeof value === 'string' ? members.get(value) : undefined;
     if (member !== undefined) return decodeWith(member as t.Type<A, unknown, unknown>, json, what, code);
-    return E.left(mkError(code, `${what}: '${tag}' must be one of ${[...members.keys()].map((x) => `'${x}'`).join(', ')} (got ${JSON.stringify(value) ?? 'nothing'})`, tag));
+    return E.left(mkError(code, `${what}: '${tag}' must be one of ${[...members.keys()].map((x) => `'${x}'`).join(', ')} (got ${describeValue(value)})`, tag));
   }
   return decodeWith(union, json, what, code);
 }

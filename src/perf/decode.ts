@@ -26,9 +26,15 @@ function pathOf(context: t.Context): string {
   return path;
 }
 
-function describe(v: unknown): string {
+/** What was found, in at most 40 characters; never throws (JSON.stringify does on a value nested thousands deep). */
+export function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    s = Array.isArray(v) ? '[…]' : typeof v === 'object' && v !== null ? '{…}' : undefined;
+  }
   return s === undefined ? String(v) : s.length > 40 ? s.slice(0, 40) + '…' : s;
 }
 
@@ -43,7 +49,7 @@ export function decodeWith<A, O>(codec: t.Type<A, O, unknown>, value: unknown, w
   // A union's members each fail; say what the union accepts, not what its first member does.
   const union = [...err.context].reverse().find((c) => (c.type as { _tag?: string })._tag === 'UnionType');
   const expected = err.message ?? union?.type.name ?? err.context[err.context.length - 1]?.type.name ?? 'a valid value';
-  return E.left(mkError(code, `${where} must be ${expected} (got ${describe(err.value)})`, path));
+  return E.left(mkError(code, `${where} must be ${expected} (got ${describeValue(err.value)})`, path));
 }
 
 /** A codec refined by a predicate, with `name` as what the error says is expected. */

@@ -187,3 +187,9 @@ export function fingerprint(value: unknown): string {
   hashValue(value);
   return outA.toString(16).padStart(8, '0') + outB.toString(16).padStart(8, '0');
 }
+
+/** The fingerprint as its two 32-bit lanes, for compact visited sets (SYS-7). */
+export function fingerprintLanes(value: unknown): readonly [number, number] {
+  hashValue(value);
+  return [outA, outB];
+}
