@@ -34,6 +34,17 @@ export interface CheckOptions {
    * time bound — the search itself reads no clock).
    */
   readonly shouldStop?: () => boolean;
+  /**
+   * CHK-PAR-1: this search's share of the checks — whether it checks the state with these
+   * fingerprint lanes (its invariants, deadlock, and integrity of the transitions leaving it).
+   * Default: every state.
+   */
+  readonly checks?: (a: number, b: number) => boolean;
+  /**
+   * Polled every 1024 transitions with the transitions so far: true abandons the search
+   * (another worker has found a violation this one cannot precede).
+   */
+  readonly abandon?: (transitions: number) => boolean;
 }
 
 export interface Progress {
@@ -63,7 +74,7 @@ export interface CheckResult {
   readonly exhausted: boolean;
   /** Whether the depth bound cut the search (states beyond it exist). */
   readonly depthBounded: boolean;
-  /** Whether `shouldStop` ended the search. */
+  /** Whether `shouldStop` or `abandon` ended the search. */
   readonly stopped: boolean;
   readonly violation: Violation | null;
   /** Bytes of the visited set and parent links: the memory a state costs beyond its frontier copy. */
@@ -118,7 +129,9 @@ export function explore<S>(sup: Supervisor<S>, boot: System<S>, options: CheckOp
     return options.shouldStop?.() === true;
   };
 
-  if (options.invariants) {
+  const checks = options.checks ?? (() => true);
+  const abandon = options.abandon;
+  if (options.invariants && checks(a0, b0)) {
     const bad = invariantViolation(sup, boot);
     if (bad !== null) return result({ kind: 'invariant', name: bad.name, details: bad.details, trace: [], fingerprint: hex(a0, b0) });
   }
@@ -133,12 +146,15 @@ export function explore<S>(sup: Supervisor<S>, boot: System<S>, options: CheckOp
     for (let i = 0; i < frontier.length; i++) {
       const sys = frontier[i]!;
       const id = frontierIds[i]!;
-      const integrity = options.integrity ? new IntegrityContext(sup, sys) : null;
+      const [sa, sb] = fingerprintLanes(sys);
+      const mine = checks(sa, sb);
+      const integrity = options.integrity && mine ? new IntegrityContext(sup, sys) : null;
       let moved = false;
       for (let e = 0; e < options.alphabet.length; e++) {
         const event = options.alphabet[e]!;
         const r = step(sup, sys, event);
         transitions++;
+        if (abandon !== undefined && (transitions & 1023) === 0 && abandon(transitions)) return result(null, { stopped: true });
         if (integrity !== null) {
           const details = integrity.violations(event, r.system);
           if (details.length > 0) {
@@ -151,12 +167,12 @@ export function explore<S>(sup: Supervisor<S>, boot: System<S>, options: CheckOp
         const [a, b] = fingerprintLanes(r.system);
         const added = visited.add(a, b);
         if (added < 0) {
-          if (-1 - added !== id) moved = true;
+          if (a !== sa || b !== sb) moved = true;
           continue;
         }
         moved = true;
         parents.set(added, id, e);
-        if (options.invariants) {
+        if (options.invariants && checks(a, b)) {
           const bad = invariantViolation(sup, r.system);
           if (bad !== null) {
             depth++;
@@ -172,8 +188,8 @@ export function explore<S>(sup: Supervisor<S>, boot: System<S>, options: CheckOp
         if (visited.size % every === 0 && progress(frontier.length - i - 1 + next.length, depth + 1)) return result(null, { stopped: true });
       }
       // CHK-PROP-3: a state from which no event leads anywhere else.
-      if (options.deadlock && !moved) {
-        return result({ kind: 'deadlock', name: 'deadlock', details: ['no event of the alphabet leaves this state'], trace: parents.trace(id, options.alphabet), fingerprint: hex(...fingerprintLanes(sys)) });
+      if (options.deadlock && mine && !moved) {
+        return result({ kind: 'deadlock', name: 'deadlock', details: ['no event of the alphabet leaves this state'], trace: parents.trace(id, options.alphabet), fingerprint: hex(sa, sb) });
       }
     }
     frontier = next;

@@ -36,7 +36,7 @@ export async function checkTarget(target: CheckTarget, spec: CheckSpec, bounds: 
   const options = { alphabet: spec.alphabet, invariants: spec.invariants, integrity: spec.integrity, deadlock: spec.deadlock };
   const meta = { workers: bounds.workers, integrity: spec.integrity, deadlock: spec.deadlock };
   if (bounds.workers > 1) {
-    const r = await exploreParallel(target, options, bounds.workers, bounds);
+    const r = await exploreParallel({ target, ...options, ...bounds });
     return E.map((result: CheckResult) => ({ result, ...meta }))(r);
   }
   const booted = bootTarget(target);

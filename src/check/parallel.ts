@@ -1,117 +1,75 @@
 /**
- * The parallel search (CHK-PAR-1 in spec/model-checking.md): worker threads, one `Partition`
- * each, driven level by level. The coordinator routes the states each worker hands to the
- * others, in worker order, and stops at the end of the level in which a bound is reached or a
- * violation found — so a violation reported is one of the least depth, like the serial
- * search's, and a run without one counts the same states and transitions.
+ * The parallel search (CHK-PAR-1 in spec/model-checking.md). Every worker thread generates the
+ * whole state graph — stepping and fingerprinting are the cheap part — and checks only its
+ * share of the states, by fingerprint: the invariants, deadlock and the integrity of the
+ * transitions leaving them, which are the expensive part. No state crosses between threads.
+ * Since every worker runs the same deterministic search, a violation's position (the number
+ * of transitions tried when it was found) means the same in each; the coordinator reports the
+ * earliest, which is exactly the one the serial search reports, with the same counts.
  *
  * @module
  */
 import { Worker } from 'node:worker_threads';
 import * as E from 'fp-ts/lib/Either.js';
 import { mkError, type MkhvError } from '../hw/index.ts';
-import type { CheckResult, Progress, Violation } from './explore.ts';
-import { betterViolation, type Handed, type PartitionOptions } from './partition.ts';
+import type { CheckResult, Progress } from './explore.ts';
 import type { CheckTarget } from './target.ts';
-import type { FromWorker, ToWorker, WorkerInit } from './worker.ts';
+import type { FromWorker, WorkerInit } from './worker.ts';
+import type { SystemEvent } from '../system/index.ts';
 
-export interface ParallelBounds {
+export interface ParallelSearch {
+  readonly target: CheckTarget;
+  readonly alphabet: readonly SystemEvent[];
+  readonly invariants: boolean;
+  readonly integrity: boolean;
+  readonly deadlock: boolean;
   readonly maxDepth: number;
   readonly maxStates: number;
+  readonly workers: number;
   readonly onProgress?: (p: Progress) => void;
+  /** Polled on each progress report and every 200 ms: true stops every worker. */
   readonly shouldStop?: () => boolean;
 }
 
-/** A worker and its answers, in order: one may arrive before it is awaited. */
-class Peer {
-  private readonly answers: FromWorker[] = [];
-  private waiting: ((m: FromWorker) => void) | null = null;
-  private failure: string | null = null;
-  constructor(readonly worker: Worker) {
-    worker.on('message', (m: FromWorker) => this.answer(m));
-    worker.on('error', (e) => this.fail(e.message));
-    worker.on('exit', (code) => this.fail(`worker exited with code ${code}`));
-  }
-  next(): Promise<FromWorker> {
-    const m = this.answers.shift();
-    if (m !== undefined) return Promise.resolve(m);
-    // A worker that has failed will not answer: the failure is its answer.
-    if (this.failure !== null) return Promise.resolve({ type: 'ready', error: this.failure });
-    return new Promise((resolve) => (this.waiting = resolve));
-  }
-  ask(m: ToWorker): Promise<FromWorker> {
-    this.worker.postMessage(m);
-    return this.next();
-  }
-  private answer(m: FromWorker): void {
-    const w = this.waiting;
-    this.waiting = null;
-    if (w !== null) w(m);
-    else this.answers.push(m);
-  }
-  private fail(why: string): void {
-    this.failure ??= why;
-    const w = this.waiting;
-    this.waiting = null;
-    w?.({ type: 'ready', error: this.failure });
-  }
-}
-
+/** Workers do not inherit the main thread's module loader: this entry registers tsx first. */
 const WORKER_URL = new URL('./worker-entry.mjs', import.meta.url);
 
-export async function exploreParallel(target: CheckTarget, options: PartitionOptions, workers: number, bounds: ParallelBounds): Promise<E.Either<MkhvError, CheckResult>> {
-  const peers = Array.from({ length: workers }, (_, index) => new Peer(new Worker(WORKER_URL, { workerData: { target, options, index, workers } satisfies WorkerInit })));
-  try {
-    for (const p of peers) {
-      const m = await p.next();
-      if (m.type !== 'ready' || m.error !== null) return E.left(mkError('check.worker', `check: a worker could not start (${m.type === 'ready' ? m.error : m.type})`, ''));
-    }
-    return E.right(await levels(peers, bounds));
-  } catch (e) {
-    return E.left(mkError('check.worker', `check: a worker failed (${e instanceof Error ? e.message : String(e)})`, ''));
-  } finally {
-    await Promise.all(peers.map((p) => p.worker.terminate()));
-  }
+/** CHK-PAR-1: of the workers' results, the one the serial search gives. */
+export function combine(results: readonly CheckResult[]): CheckResult {
+  const violating = results.filter((r) => r.violation !== null);
+  if (violating.length === 0) return results[0]!;
+  return violating.reduce((best, r) => (r.transitions < best.transitions ? r : best));
 }
 
-type Advanced = Extract<FromWorker, { type: 'advanced' }>;
-
-async function levels(peers: readonly Peer[], bounds: ParallelBounds): Promise<CheckResult> {
-  let depth = 0;
-  let totals = { states: 1, transitions: 0, frontier: 1, bytes: 0 };
-  const result = (violation: Violation | null, outcome: { exhausted?: boolean; depthBounded?: boolean; stopped?: boolean }): CheckResult => ({
-    states: totals.states,
-    transitions: totals.transitions,
-    depth,
-    exhausted: outcome.exhausted ?? false,
-    depthBounded: outcome.depthBounded ?? false,
-    stopped: outcome.stopped ?? false,
-    violation,
-    // Each trace a frontier state carries is not counted: it lives only as long as its level.
-    bytesPerState: totals.bytes / Math.max(1, totals.states),
+export async function exploreParallel(search: ParallelSearch): Promise<E.Either<MkhvError, CheckResult>> {
+  const shared = new SharedArrayBuffer(16);
+  const stop = new Int32Array(shared, 0, 1);
+  new BigInt64Array(shared, 8, 1)[0] = BigInt(Number.MAX_SAFE_INTEGER);
+  const { onProgress, shouldStop, workers, ...rest } = search;
+  const poll = () => {
+    if (shouldStop?.() === true) Atomics.store(stop, 0, 1);
+  };
+  const timer = setInterval(poll, 200);
+  const runs = Array.from({ length: workers }, (_, index) => {
+    const init: WorkerInit = { ...rest, index, workers, shared };
+    const worker = new Worker(WORKER_URL, { workerData: init });
+    return new Promise<E.Either<string, CheckResult>>((resolve) => {
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'progress') {
+          onProgress?.(m.progress);
+          poll();
+        } else resolve(m.type === 'result' ? E.right(m.result) : E.left(m.message));
+      });
+      worker.on('error', (e) => resolve(E.left(e.message)));
+      worker.on('exit', (code) => resolve(E.left(`worker ${index} exited with code ${code} before its result`)));
+    }).finally(() => worker.terminate());
   });
-  for (;;) {
-    if (totals.frontier === 0) return result(null, { exhausted: true });
-    if (depth >= bounds.maxDepth) return result(null, { depthBounded: true });
-    const expanded = await Promise.all(peers.map((p) => p.ask({ type: 'expand' })));
-    const inboxes: Handed<unknown>[][] = peers.map(() => []);
-    for (const m of expanded) {
-      if (m.type !== 'expanded') throw new Error(`expected the expanded states (${m.type === 'ready' ? m.error : m.type})`);
-      m.out.forEach((items, owner) => inboxes[owner]!.push(...items));
-    }
-    await Promise.all(peers.map((p, i) => p.ask({ type: 'receive', items: inboxes[i]! })));
-    const advanced = (await Promise.all(peers.map((p) => p.ask({ type: 'advance' })))) as Advanced[];
-    depth++;
-    totals = advanced.reduce((t, m) => ({ states: t.states + m.states, transitions: t.transitions + m.transitions, frontier: t.frontier + m.frontier, bytes: t.bytes + m.bytes }), { states: 0, transitions: 0, frontier: 0, bytes: 0 });
-    if (totals.frontier === 0) depth--;
-    let best: Advanced | null = null;
-    for (const m of advanced) if (m.violation !== null && (best === null || betterViolation(best.violation, m.violation, best.violationTrace, m.violationTrace))) best = m;
-    if (best !== null) {
-      depth = best.violationTrace.length;
-      return result(best.violation, {});
-    }
-    bounds.onProgress?.({ states: totals.states, transitions: totals.transitions, queue: totals.frontier, depth });
-    if (totals.states >= bounds.maxStates) return result(null, {});
-    if (bounds.shouldStop?.() === true) return result(null, { stopped: true });
+  try {
+    const results = await Promise.all(runs);
+    const failed = results.find(E.isLeft);
+    if (failed !== undefined && E.isLeft(failed)) return E.left(mkError('check.worker', `check: a worker failed (${failed.left})`, ''));
+    return E.right(combine(results.flatMap((r) => (E.isRight(r) ? [r.right] : []))));
+  } finally {
+    clearInterval(timer);
   }
 }

@@ -1,61 +1,73 @@
 /**
- * A worker thread of the parallel search (CHK-PAR-1): boots the target itself and drives one
- * `Partition` from the coordinator's messages.
+ * A worker thread of the parallel search (CHK-PAR-1): it boots the target itself and runs the
+ * whole breadth-first search, checking only the states its share of the fingerprints names.
+ * Three shared words coordinate the workers: a stop flag the coordinator raises (time bound),
+ * and the least transition count at which any worker has found a violation, past which no
+ * worker need go on.
  *
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as E from 'fp-ts/lib/Either.js';
-import { Partition, type Handed, type PartitionOptions } from './partition.ts';
+import { explore, type CheckResult, type Progress } from './explore.ts';
 import { bootTarget, type CheckTarget } from './target.ts';
+import type { SystemEvent } from '../system/index.ts';
 
 export interface WorkerInit {
   readonly target: CheckTarget;
-  readonly options: PartitionOptions;
+  readonly alphabet: readonly SystemEvent[];
+  readonly invariants: boolean;
+  readonly integrity: boolean;
+  readonly deadlock: boolean;
+  readonly maxDepth: number;
+  readonly maxStates: number;
   readonly index: number;
   readonly workers: number;
+  /** Int32 [0]: stop (time bound); BigInt64 at byte 8: least transition count of a violation found. */
+  readonly shared: SharedArrayBuffer;
 }
-
-/** Coordinator → worker. */
-export type ToWorker = { readonly type: 'expand' } | { readonly type: 'receive'; readonly items: readonly Handed<unknown>[] } | { readonly type: 'advance' };
 
 /** Worker → coordinator. */
 export type FromWorker =
-  | { readonly type: 'ready'; readonly error: string | null }
-  | { readonly type: 'expanded'; readonly out: Handed<unknown>[][] }
-  | { readonly type: 'received' }
-  | { readonly type: 'advanced'; readonly states: number; readonly frontier: number; readonly transitions: number; readonly bytes: number; readonly violation: ReturnType<Partition<unknown>['found']>; readonly violationTrace: readonly number[] };
+  | { readonly type: 'progress'; readonly progress: Progress }
+  | { readonly type: 'result'; readonly result: CheckResult }
+  | { readonly type: 'error'; readonly message: string };
 
-const port = parentPort!;
-const init = workerData as WorkerInit;
-const booted = bootTarget(init.target);
-if (E.isLeft(booted)) {
-  port.postMessage({ type: 'ready', error: booted.left.message } satisfies FromWorker);
-} else {
-  const partition = new Partition(booted.right.sup, init.options, init.index, init.workers);
-  partition.seed(booted.right.boot);
-  port.postMessage({ type: 'ready', error: null } satisfies FromWorker);
-  port.on('message', (m: ToWorker) => {
-    switch (m.type) {
-      case 'expand':
-        port.postMessage({ type: 'expanded', out: partition.expand() } satisfies FromWorker);
-        return;
-      case 'receive':
-        partition.receive(m.items);
-        port.postMessage({ type: 'received' } satisfies FromWorker);
-        return;
-      case 'advance':
-        partition.advance();
-        port.postMessage({
-          type: 'advanced',
-          states: partition.states,
-          frontier: partition.frontierSize,
-          transitions: partition.transitions,
-          bytes: partition.bytes,
-          violation: partition.found(),
-          violationTrace: partition.foundTrace(),
-        } satisfies FromWorker);
-        return;
-    }
-  });
+/** Which worker checks the state with these fingerprint lanes. */
+export const ownerOf = (a: number, b: number, workers: number): number => ((a ^ b) >>> 0) % workers;
+
+/** Lowers the shared least violation position to `at`, unless it is lower already. */
+export function offerViolation(least: BigInt64Array, at: number): void {
+  const mine = BigInt(at);
+  for (;;) {
+    const now = Atomics.load(least, 0);
+    if (now <= mine || Atomics.compareExchange(least, 0, now, mine) === now) return;
+  }
+}
+
+if (parentPort !== null) {
+  const port = parentPort;
+  const init = workerData as WorkerInit;
+  const booted = bootTarget(init.target);
+  if (E.isLeft(booted)) {
+    port.postMessage({ type: 'error', message: booted.left.message } satisfies FromWorker);
+  } else {
+    const stop = new Int32Array(init.shared, 0, 1);
+    const least = new BigInt64Array(init.shared, 8, 1);
+    const result = explore(booted.right.sup, booted.right.boot, {
+      alphabet: init.alphabet,
+      maxDepth: init.maxDepth,
+      maxStates: init.maxStates,
+      invariants: init.invariants,
+      integrity: init.integrity,
+      deadlock: init.deadlock,
+      checks: (a, b) => ownerOf(a, b, init.workers) === init.index,
+      // A violation found after `transitions` by another worker comes first: nothing this one finds later can.
+      abandon: (transitions) => Atomics.load(least, 0) < BigInt(transitions) || Atomics.load(stop, 0) !== 0,
+      shouldStop: () => Atomics.load(stop, 0) !== 0,
+      ...(init.index === 0 ? { onProgress: (progress: Progress) => port.postMessage({ type: 'progress', progress } satisfies FromWorker) } : {}),
+    });
+    if (result.violation !== null) offerViolation(least, result.transitions);
+    port.postMessage({ type: 'result', result } satisfies FromWorker);
+  }
 }

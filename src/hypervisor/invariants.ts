@@ -68,7 +68,11 @@ function stage2Isolation(m: Machine, h: HypervisorState): string[] {
   return out;
 }
 
-/** HV-INV-3: grant map counts equal the live mappings of each grant; a mapped grant's page is still the granter's. */
+/**
+ * HV-INV-3: grant map counts equal the live mappings of each grant; a mapped grant's page is
+ * still the granter's; every maptrack entry names a live grant to its domain of the frame it
+ * maps (else a new grant under a freed reference would inherit the stale mapping's count).
+ */
 function grantCounts(_m: Machine, h: HypervisorState): string[] {
   const out: string[] = [];
   const live = liveDomains(h);
@@ -78,6 +82,14 @@ function grantCounts(_m: Machine, h: HypervisorState): string[] {
       const mappings = live.reduce((n, o) => n + o.maptrack.filter((t) => t !== null && t.granter === d.id && t.ref === ref).length, 0);
       if (mappings !== g.mapCount) out.push(`${d.name}'s grant ${ref} counts ${g.mapCount} mappings but has ${mappings}`);
       if (g.mapCount > 0 && !d.p2m.has(g.gfn)) out.push(`${d.name}'s grant ${ref} is mapped but its page ${g.gfn} is gone`);
+    });
+    d.maptrack.forEach((t, handle) => {
+      if (t === null) return;
+      const granter = live.find((o) => o.id === t.granter);
+      const g = granter?.grants[t.ref] ?? null;
+      if (granter === undefined || g === null || g.grantee !== d.id || granter.p2m.get(g.gfn) !== t.mfn) {
+        out.push(`${d.name}'s mapping ${handle} names grant ${t.ref} of domain ${t.granter}, which grants it no such frame`);
+      }
     });
   }
   return out;
