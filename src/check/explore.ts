@@ -16,7 +16,7 @@ import { hex, IntegrityContext, invariantViolation } from './properties.ts';
 import { FingerprintSet } from './visited.ts';
 
 /** What to check (CHK-PROP-1..3). */
-export interface CheckOptions {
+export interface CheckOptions<S = unknown> {
   /** The events tried in every state, in this order. */
   readonly alphabet: readonly SystemEvent[];
   /** Most events from boot (default: unbounded). */
@@ -45,6 +45,12 @@ export interface CheckOptions {
    * (another worker has found a violation this one cannot precede).
    */
   readonly abandon?: (transitions: number) => boolean;
+  /**
+   * CHK-SYM-2: the fingerprint lanes the visited set keeps for a state — with symmetry
+   * reduction, the least over its permutations. Default: the state's own (SYS-7). The frontier
+   * keeps the states themselves, so traces stay real traces from boot.
+   */
+  readonly canonical?: (system: System<S>) => readonly [number, number];
 }
 
 export interface Progress {
@@ -105,11 +111,13 @@ class Parents {
 }
 
 /** Explores from `boot` (CHK-BFS-1..5). */
-export function explore<S>(sup: Supervisor<S>, boot: System<S>, options: CheckOptions): CheckResult {
+export function explore<S>(sup: Supervisor<S>, boot: System<S>, options: CheckOptions<S>): CheckResult {
   const visited = new FingerprintSet();
   const parents = new Parents();
+  const canonical = options.canonical ?? fingerprintLanes;
   const [a0, b0] = fingerprintLanes(boot);
-  visited.add(a0, b0);
+  const [ca0, cb0] = canonical(boot);
+  visited.add(ca0, cb0);
   parents.set(0, -1, 0);
   let transitions = 0;
   let depth = 0;
@@ -131,7 +139,7 @@ export function explore<S>(sup: Supervisor<S>, boot: System<S>, options: CheckOp
 
   const checks = options.checks ?? (() => true);
   const abandon = options.abandon;
-  if (options.invariants && checks(a0, b0)) {
+  if (options.invariants && checks(ca0, cb0)) {
     const bad = invariantViolation(sup, boot);
     if (bad !== null) return result({ kind: 'invariant', name: bad.name, details: bad.details, trace: [], fingerprint: hex(a0, b0) });
   }
@@ -147,7 +155,8 @@ export function explore<S>(sup: Supervisor<S>, boot: System<S>, options: CheckOp
       const sys = frontier[i]!;
       const id = frontierIds[i]!;
       const [sa, sb] = fingerprintLanes(sys);
-      const mine = checks(sa, sb);
+      const [ka, kb] = options.canonical === undefined ? [sa, sb] : canonical(sys);
+      const mine = checks(ka, kb);
       const integrity = options.integrity && mine ? new IntegrityContext(sup, sys) : null;
       let moved = false;
       for (let e = 0; e < options.alphabet.length; e++) {
@@ -165,14 +174,17 @@ export function explore<S>(sup: Supervisor<S>, boot: System<S>, options: CheckOp
         // A rejected event leaves the very same system (SYS-2): nothing new.
         if (r.system === sys) continue;
         const [a, b] = fingerprintLanes(r.system);
-        const added = visited.add(a, b);
+        // CHK-SYM-2: the visited set keeps the canonical lanes; whether the event moved the
+        // system, and the fingerprint reported, are the state's own.
+        const [ca, cb] = options.canonical === undefined ? [a, b] : canonical(r.system);
+        const added = visited.add(ca, cb);
         if (added < 0) {
           if (a !== sa || b !== sb) moved = true;
           continue;
         }
         moved = true;
         parents.set(added, id, e);
-        if (options.invariants && checks(a, b)) {
+        if (options.invariants && checks(ca, cb)) {
           const bad = invariantViolation(sup, r.system);
           if (bad !== null) {
             depth++;

@@ -26,6 +26,8 @@ export interface ParallelSearch {
   readonly maxDepth: number;
   readonly maxStates: number;
   readonly workers: number;
+  /** CHK-SYM-3: groups of interchangeable domains (already checked); each worker builds the same canonical fingerprint. */
+  readonly symmetry?: readonly (readonly string[])[];
   readonly onProgress?: (p: Progress) => void;
   /** Polled on each progress report and every 200 ms: true stops every worker. */
   readonly shouldStop?: () => boolean;

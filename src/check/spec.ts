@@ -21,6 +21,8 @@ export interface CheckSpec {
   readonly integrity: boolean;
   /** Report a state no event leaves (CHK-PROP-3); default false. */
   readonly deadlock: boolean;
+  /** Groups of interchangeable domains, by name (CHK-SYM-3); absent: no symmetry reduction. */
+  readonly symmetry?: readonly (readonly string[])[];
 }
 
 /** The most events an alphabet may have: event indices are stored in 16 bits. */

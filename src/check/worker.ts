@@ -10,6 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as E from 'fp-ts/lib/Either.js';
 import { explore, type CheckResult, type Progress } from './explore.ts';
+import { symmetryOf } from './symmetry.ts';
 import { bootTarget, type CheckTarget } from './target.ts';
 import type { SystemEvent } from '../system/index.ts';
 
@@ -23,6 +24,8 @@ export interface WorkerInit {
   readonly maxStates: number;
   readonly index: number;
   readonly workers: number;
+  /** CHK-SYM-3: groups of interchangeable domains; absent: none. */
+  readonly symmetry?: readonly (readonly string[])[];
   /** Int32 [0]: stop (time bound); BigInt64 at byte 8: least transition count of a violation found. */
   readonly shared: SharedArrayBuffer;
 }
@@ -49,8 +52,9 @@ if (parentPort !== null) {
   const port = parentPort;
   const init = workerData as WorkerInit;
   const booted = bootTarget(init.target);
-  if (E.isLeft(booted)) {
-    port.postMessage({ type: 'error', message: booted.left.message } satisfies FromWorker);
+  const canonical = E.isLeft(booted) ? booted : symmetryOf(init.target, booted.right.sup, init.symmetry, init.alphabet);
+  if (E.isLeft(booted) || E.isLeft(canonical)) {
+    port.postMessage({ type: 'error', message: E.isLeft(booted) ? booted.left.message : E.isLeft(canonical) ? canonical.left.message : '' } satisfies FromWorker);
   } else {
     const stop = new Int32Array(init.shared, 0, 1);
     const least = new BigInt64Array(init.shared, 8, 1);
@@ -65,6 +69,7 @@ if (parentPort !== null) {
       // A violation found after `transitions` by another worker comes first: nothing this one finds later can.
       abandon: (transitions) => Atomics.load(least, 0) < BigInt(transitions) || Atomics.load(stop, 0) !== 0,
       shouldStop: () => Atomics.load(stop, 0) !== 0,
+      ...(canonical.right === undefined ? {} : { canonical: canonical.right }),
       ...(init.index === 0 ? { onProgress: (progress: Progress) => port.postMessage({ type: 'progress', progress } satisfies FromWorker) } : {}),
     });
     if (result.violation !== null) offerViolation(least, result.transitions);

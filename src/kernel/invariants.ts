@@ -7,8 +7,9 @@
  */
 import { PTE, SYS, baseRoot, baseTag, NO_ASID, type Machine } from '../hw/index.ts';
 import { allCaps, capObject } from './cspace.ts';
+import { currentDomain } from './scheduler.ts';
 import { isRunnable } from './thread.ts';
-import { RIGHTS, type Cap, type KernelObject, type KernelState, type ObjId } from './types.ts';
+import { RIGHTS, type Cap, type FaultMessage, type KernelObject, type KernelState, type ObjId, type Tcb } from './types.ts';
 import { threads, vspaceMappings } from './views.ts';
 import { getObject } from './world.ts';
 
@@ -312,6 +313,76 @@ function asidTable(_m: Machine, k: KernelState): string[] {
   return out;
 }
 
+/**
+ * The ready threads CPU `c` may run now: its affinity, runnable and — with a domain schedule —
+ * of the current domain (MK-SCHED-2, MK-SCHED-5).
+ */
+function readyFor(k: KernelState, c: number): ObjId[] {
+  const d = currentDomain(k);
+  return k.ready.filter((t) => {
+    const o = getObject(k, t);
+    return o?.type === 'tcb' && o.affinity === c && isRunnable(o.state) && (d === null || o.domain === d);
+  });
+}
+
+/**
+ * MK-INV-12: a CPU runs its idle thread only when no ready thread may run on it, or when an
+ * IPI is pending for it — the entry that woke such a thread ran on another CPU, which asked
+ * this one to reschedule (MK-SCHED-7), and the IPI's entry here will pick the thread.
+ */
+function idleWhenNoneReady(m: Machine, k: KernelState): string[] {
+  const out: string[] = [];
+  k.cpus.forEach((s, c) => {
+    if (s.current !== null || (m.gic.ipiPending & (1 << c)) !== 0) return;
+    for (const t of readyFor(k, c)) out.push(`CPU ${c} is idle with no IPI pending while thread ${t} is ready to run on it`);
+  });
+  return out;
+}
+
+/**
+ * MK-INV-13 valid_reply_rights (seL4's valid_reply_caps): every reply right names a thread
+ * waiting for a reply, and no thread is named by two. A thread may wait with no right naming
+ * it: a newer Call dropped it (MK-IPC-6), or its holder was destroyed.
+ */
+function validReplyRights(_m: Machine, k: KernelState): string[] {
+  const out: string[] = [];
+  const holders = new Map<ObjId, ObjId>();
+  for (const { id, tcb } of threads(k)) {
+    if (tcb.caller === null) continue;
+    const t = tcb.caller.caller;
+    const callee = getObject(k, t);
+    if (callee?.type === 'tcb' && callee.state.kind !== 'blockedOnReply') out.push(`thread ${id} holds a reply right to thread ${t}, which is ${callee.state.kind}`);
+    const other = holders.get(t);
+    if (other !== undefined) out.push(`threads ${other} and ${id} both hold a reply right to thread ${t}`);
+    holders.set(t, id);
+  }
+  return out;
+}
+
+const sameFault = (a: FaultMessage | null, b: FaultMessage | null): boolean =>
+  a === b || (a !== null && b !== null && a.label === b.label && a.words.length === b.words.length && a.words.every((w, i) => w === b.words[i]));
+
+/** The violations of MK-INV-14 by one thread. */
+function faultViolations(id: ObjId, tcb: Tcb): string[] {
+  const s = tcb.state;
+  if (s.kind === 'blockedOnSend') {
+    if (!sameFault(s.fault, tcb.fault)) return [`thread ${id} is blockedOnSend with a fault message that is not its stored fault`];
+    if (s.fault !== null && !(s.isCall && (s.canGrant || s.canGrantReply))) return [`thread ${id}'s fault message is not sent as a Call that can get a reply`];
+    return [];
+  }
+  if (tcb.fault !== null && s.kind !== 'blockedOnReply') return [`thread ${id} stores a fault but is ${s.kind}`];
+  return [];
+}
+
+/**
+ * MK-INV-14 valid_fault: a thread stores a fault only while it is sending it to its handler
+ * (blockedOnSend, with that message, as a Call that can be replied to) or waiting for the
+ * handler's reply (blockedOnReply).
+ */
+function validFault(_m: Machine, k: KernelState): string[] {
+  return threads(k).flatMap(({ id, tcb }) => faultViolations(id, tcb));
+}
+
 export const KERNEL_INVARIANTS: readonly NamedInvariant[] = [
   { name: 'valid_objects', check: validObjects },
   { name: 'symmetric_references', check: symmetricReferences },
@@ -324,6 +395,9 @@ export const KERNEL_INVARIANTS: readonly NamedInvariant[] = [
   { name: 'current_threads', check: currentThreads },
   { name: 'only_idle_idle', check: onlyIdleIdle },
   { name: 'asid_table', check: asidTable },
+  { name: 'idle_when_none_ready', check: idleWhenNoneReady },
+  { name: 'valid_reply_rights', check: validReplyRights },
+  { name: 'valid_fault', check: validFault },
 ];
 
 /** Every invariant and its violations (MK-INV-*). */

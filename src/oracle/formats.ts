@@ -159,7 +159,19 @@ export function decodeScenario(json: unknown): E.Either<MkhvError, Scenario> {
 
 const CheckHeadCodec = strict(
   { alphabet: refine(t.readonlyArray(t.unknown), (a) => a.length >= 1 && a.length <= MAX_ALPHABET, `an array of 1 to ${MAX_ALPHABET} events`) },
-  { depth: natural, states: natural, invariants: t.boolean, integrity: t.boolean, deadlock: t.boolean },
+  {
+    depth: natural,
+    states: natural,
+    invariants: t.boolean,
+    integrity: t.boolean,
+    deadlock: t.boolean,
+    // CHK-SYM-3: groups of at least two distinct names; no name in two groups.
+    symmetry: refine(
+      t.readonlyArray(refine(t.readonlyArray(name), (g) => g.length >= 2 && new Set(g).size === g.length, 'a group of at least 2 distinct domain names')),
+      (gs) => new Set(gs.flat()).size === gs.flat().length,
+      'groups of domain names, no name in two groups',
+    ),
+  },
   'a check section',
 );
 
@@ -202,6 +214,7 @@ function decodeCheck(json: unknown): E.Either<MkhvError, CheckSpec> {
     invariants: head.right.invariants ?? true,
     integrity: head.right.integrity ?? true,
     deadlock: head.right.deadlock ?? false,
+    ...(head.right.symmetry === undefined ? {} : { symmetry: head.right.symmetry }),
   });
 }
 

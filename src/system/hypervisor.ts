@@ -13,6 +13,7 @@ import { destroyDomain } from '../hypervisor/lifecycle.ts';
 import { kickPcpus } from '../hypervisor/sched.ts';
 import type { HypervisorScenario } from '../hypervisor/scenario.ts';
 import type { HypervisorState } from '../hypervisor/types.ts';
+import { swapDomains } from '../hypervisor/symmetry.ts';
 import { hvAuthority, hvDomainView, liveDomains } from '../hypervisor/views.ts';
 import { newHvLog, type HvLog, type HvWorld } from '../hypervisor/world.ts';
 import type { Supervisor, SupervisorEntry, System } from './types.ts';
@@ -52,6 +53,10 @@ export const hypervisor: Supervisor<HypervisorState> = {
   runningDomain(system, cpu) {
     const cur = system.state.pcpus[cpu]?.current ?? null;
     return cur === null ? null : (system.state.domains[cur.dom]?.name ?? null);
+  },
+  permute(system, [a, b]) {
+    const r = swapDomains({ m: system.machine, h: system.state }, a, b);
+    return r === null ? null : { machine: r.m, state: r.h };
   },
 };
 

@@ -97,4 +97,10 @@ export interface Supervisor<S> {
   invariants(system: System<S>): readonly InvariantResult[];
   /** The domain of the thread or vCPU CPU `cpu` is running, or null when it runs none. */
   runningDomain(system: System<S>, cpu: number): string | null;
+  /**
+   * CHK-SYM-1 (spec/model-checking.md): the system with domains `swap[0]` and `swap[1]`
+   * exchanged — a faithful relabelling of every name, id, tag and frame that identifies them —
+   * or null when this state is not relabelled. Absent: the supervisor offers no symmetry.
+   */
+  permute?(system: System<S>, swap: readonly [string, string]): System<S> | null;
 }

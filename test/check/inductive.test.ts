@@ -140,7 +140,15 @@ const threadTransitions = (r: StepResult<KernelState>): string[] => r.lifecycle.
 const mk = memoCheck(() => microkernelUniverse({ size: deep ? 'deep' : 'default' }), threadTransitions);
 
 /** A CPU idle while a thread is ready: the kernel's invariants allow it (MK-INV-3 asks only that ready threads be runnable and not current). */
-const idleWithReady = (sys: MicrokernelSystem): boolean => sys.state.cpus[0]!.current === null && sys.state.ready.length > 0;
+/** The running thread has a lower priority than a ready one (one CPU, no domain schedule). */
+function priorityInverted(sys: MicrokernelSystem): boolean {
+  const priority = (id: number | null): number => {
+    const o = id === null ? null : sys.state.objects[id];
+    return o?.type === 'tcb' ? o.priority : -1;
+  };
+  const current = sys.state.cpus[0]!.current;
+  return current !== null && sys.state.ready.some((t) => priority(t) > priority(current));
+}
 
 /**
  * The Supervisor interface over a kernel with a bug: after a Send that blocks, the sender is
@@ -162,7 +170,7 @@ const losesQueuedSender: Supervisor<KernelState> = {
 };
 
 describe('CHK-IND-1 the microkernel inductive check', () => {
-  it('CHK-IND-1: from every well-formed state of the IPC universe, every event preserves every invariant (MK-INV-1..11)', () => {
+  it('CHK-IND-1: from every well-formed state of the IPC universe, every event preserves every invariant (MK-INV-1..14)', () => {
     const { result } = mk();
     expect(result.violations).toEqual([]);
     expect(result.violationCount).toBe(0);
@@ -201,19 +209,20 @@ describe('CHK-IND-1 the microkernel inductive check', () => {
     expect(rejected).toBeGreaterThan(100);
   });
 
-  it('CHK-IND-1: the universe holds well-formed states no run from boot reaches — an idle CPU with a ready thread (MK-INV-3, MK-SCHED-2)', () => {
+  it('CHK-IND-1: the universe holds well-formed states no run from boot reaches — a thread running while one of higher priority is ready (MK-SCHED-2)', () => {
     const { universe, wellFormed } = mk();
-    const unreachable = wellFormed.filter((c) => labelOf(universe, c, 'current') === '-' && labelOf(universe, c, 'ready') !== '-');
+    const unreachable = wellFormed.filter((c) => ['a', 'b'].includes(labelOf(universe, c, 'current')) && labelOf(universe, c, 'ready').includes('c'));
     expect(unreachable.length).toBeGreaterThan(0);
     for (const c of unreachable.slice(0, 50)) {
       const sys = candidate(universe, c);
-      expect(idleWithReady(sys)).toBe(true);
+      expect(priorityInverted(sys)).toBe(true);
       expect(isWellFormed(universe, sys)).toBe(true);
     }
-    // From boot, every kernel entry ends by scheduling (MK-SCHED-2) and nothing else changes the
-    // ready queue, so a CPU is idle only when no thread is ready: no run reaches those states.
-    // A search from the universe's boot (its threads started, r1 naming the endpoint, r2 a
-    // one-word message) sees the idle CPU — every thread blocked — but never with a thread ready.
+    // From boot, every kernel entry ends by scheduling the highest-priority ready thread
+    // (MK-SCHED-2) and on one CPU nothing else changes the ready queue, so no run reaches a
+    // lower-priority thread running while c (priority 20) is ready. A search from the
+    // universe's boot (its threads started, r1 naming the endpoint, r2 a one-word message)
+    // sees c ready and sees a or b running, but never both at once.
     const scenario = {
       ...MK_INDUCTIVE_SCENARIO,
       threads: MK_INDUCTIVE_SCENARIO.threads.map((t) => ({ ...t, start: true, regs: { r1: EP_SLOT, r2: PLAIN_INFO } })),
@@ -227,8 +236,8 @@ describe('CHK-IND-1 the microkernel inductive check', () => {
       { kind: 'tick', cpu: 0 },
     ];
     const states = reachable(booted.right, alphabet.map((e) => stepping(microkernel, e)), 4);
-    expect(states.filter((s) => s.state.cpus[0]!.current === null).length).toBeGreaterThan(0);
-    expect(states.filter(idleWithReady)).toEqual([]);
+    expect(states.filter((s) => s.state.ready.length > 0).length).toBeGreaterThan(0);
+    expect(states.filter(priorityInverted)).toEqual([]);
   });
 
   it('CHK-IND-1 fails on a kernel that loses a queued sender: a Send leaves it blockedOnSend off the queue (MK-INV-2)', () => {

@@ -6,10 +6,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeBase, NO_ASID, pte, PTE, readWord, setSys, SYS, tlbInsert, tlbKey, writeWord, type Machine, type TlbEntry } from '../../src/hw/index.ts';
-import { RIGHTS, type Cap, type KernelObject, type KernelScenario, type KernelState, type ObjId, type Tcb } from '../../src/kernel/index.ts';
+import { FAULT_LABEL, RIGHTS, SYSCALL, type Cap, type FaultMessage, type KernelObject, type KernelScenario, type KernelState, type ObjId, type Tcb } from '../../src/kernel/index.ts';
 import { microkernel, step, type MicrokernelSystem } from '../../src/system/index.ts';
 import { arbTraceCase, bootCase } from './arbitraries.ts';
-import { boot, MK_MACHINE } from './fixtures.ts';
+import { boot, info, MK_MACHINE, running } from './fixtures.ts';
+import { by } from './unit-helpers.ts';
 
 const PAGE = MK_MACHINE.wordsPerFrame * 4;
 
@@ -165,6 +166,9 @@ const INVARIANTS = [
   ['MK-INV-9', 'current_threads'],
   ['MK-INV-10', 'only_idle_idle'],
   ['MK-INV-11', 'asid_table'],
+  ['MK-INV-12', 'idle_when_none_ready'],
+  ['MK-INV-13', 'valid_reply_rights'],
+  ['MK-INV-14', 'valid_fault'],
 ] as const;
 
 describe('the invariants hold on healthy systems', () => {
@@ -396,5 +400,183 @@ describe('MK-INV-11 asid_table', () => {
     expectCaught(set(tcb(sys, 'client').vspace!), 'asid_table', /which is not its VSpace/);
     expectCaught(set(null), 'asid_table', /is not recorded/);
     expectCaught(withObject(sys, root, (o) => ({ ...(o as Extract<KernelObject, { type: 'pagetable' }>), asid: 77 })), 'asid_table', /ASID 77 is not recorded|not its VSpace/);
+  });
+});
+
+/**
+ * Expects `sys` to break invariant `name` alone, with a violation matching `pattern`: the
+ * hand-made corruption is what that invariant exists to catch, and no other notices it.
+ */
+function expectOnly(sys: MicrokernelSystem, name: string, pattern: RegExp): void {
+  const failing = microkernel.invariants(sys).filter((r) => r.violations.length > 0);
+  expect(failing.map((r) => r.name)).toEqual([name]);
+  expect(failing[0]!.violations.some((x) => pattern.test(x)), `${name} reported ${JSON.stringify(failing[0]!.violations)}`).toBe(true);
+}
+
+const expectNone = (sys: MicrokernelSystem): void => expect(microkernel.invariants(sys).filter((r) => r.violations.length > 0)).toEqual([]);
+
+/** Whether an IPI is pending for CPU `c`. */
+const ipiPending = (sys: MicrokernelSystem, c: number): boolean => (sys.machine.gic.ipiPending & (1 << c)) !== 0;
+
+/** `sys` with the IPI pending for CPU `c` lost. */
+const withoutIpi = (sys: MicrokernelSystem, c: number): MicrokernelSystem =>
+  withMachine(sys, (m) => ({ ...m, gic: { ...m.gic, ipiPending: (m.gic.ipiPending & ~(1 << c)) >>> 0 } }));
+
+describe('MK-INV-12 idle_when_none_ready', () => {
+  /** The server blocked, the loner on CPU 0; then CPU 0 parked by hand, the loner put back in the ready queue. */
+  function parkedWithLonerReady(): MicrokernelSystem {
+    const sys = serverBlocked();
+    expect(running(sys, 0)).toBe('loner');
+    const parked = withState(sys, (k) => ({ ...k, cpus: [{ current: null }, k.cpus[1]!], ready: [...k.ready, idOf(sys, 'loner')] }));
+    return withCpu(parked, 0, (cpu) => ({ ...cpu, el: 1, waiting: true }));
+  }
+
+  it('MK-INV-12: fails when a CPU idles, with no IPI pending, while a thread that may run on it is ready', () => {
+    const sys = parkedWithLonerReady();
+    expect(ipiPending(sys, 0)).toBe(false);
+    expectOnly(sys, 'idle_when_none_ready', /CPU 0 is idle with no IPI pending while thread \d+ is ready to run on it/);
+  });
+
+  it('MK-INV-12: a ready thread of another CPU does not count (MK-SCHED-2: a CPU runs only threads of its affinity)', () => {
+    const sys = parkedWithLonerReady();
+    expect(running(sys, 1)).toBe('client');
+    expectNone(withObject<Tcb>(sys, idOf(sys, 'loner'), (t) => ({ ...t, affinity: 1 })));
+  });
+
+  it('MK-INV-12, MK-SCHED-7: a CPU idles with a ready thread while the IPI that will wake it is pending — and not once the IPI is lost', () => {
+    // The client (CPU 1) calls the server (CPU 0) and waits; CPU 1 idles.
+    let sys = serverBlocked();
+    for (let i = 0; i < 3 && tcb(sys, 'client').state.kind !== 'blockedOnReply'; i++) sys = step(microkernel, sys, { kind: 'exec', cpu: 1 }).system;
+    expect(tcb(sys, 'client').state.kind).toBe('blockedOnReply');
+    expect(running(sys, 1)).toBeNull();
+    // CPU 0 takes the IPI that the Call's entry sent it, runs the server, which replies.
+    sys = step(microkernel, sys, { kind: 'exec', cpu: 0 }).system;
+    expect(running(sys, 0)).toBe('server');
+    sys = by(sys, 'server', SYSCALL.REPLY, { 2: info(0) }).system;
+    // The reply's entry ran on CPU 0: the client is ready for CPU 1, which is idle until it takes the IPI.
+    expect(sys.state.ready).toContain(idOf(sys, 'client'));
+    expect(running(sys, 1)).toBeNull();
+    expect(ipiPending(sys, 1)).toBe(true);
+    expectNone(sys);
+    expectOnly(withoutIpi(sys, 1), 'idle_when_none_ready', /CPU 1 is idle with no IPI pending while thread \d+ is ready/);
+    const woken = step(microkernel, sys, { kind: 'exec', cpu: 1 }).system;
+    expect(running(woken, 1)).toBe('client');
+    expectNone(woken);
+  });
+
+  it('MK-INV-12, MK-SCHED-5: with a domain schedule, a ready thread of another domain waits while the CPU idles — not one of the current domain', () => {
+    let sys = boot({
+      domains: ['d0', 'd1'],
+      kernel: { domainSchedule: [{ domain: 'd0', ticks: 2 }, { domain: 'd1', ticks: 3 }] },
+      objects: [{ name: 'n', type: 'notification' }],
+      threads: [
+        { name: 'x', domain: 'd0', priority: 1, caps: [{ slot: 1, object: 'n' }] },
+        { name: 'y', domain: 'd1', priority: 9, program: 'start:\n  b start' },
+      ],
+    });
+    sys = by(sys, 'x', SYSCALL.RECV, { 1: 1 }).system;
+    expect(running(sys)).toBeNull();
+    expect(sys.state.ready).toEqual([idOf(sys, 'y')]);
+    expectNone(sys);
+    expectOnly(withState(sys, (k) => ({ ...k, domainIndex: 1 })), 'idle_when_none_ready', /CPU 0 is idle .* thread \d+ is ready/);
+  });
+});
+
+/**
+ * One CPU, one endpoint: `f` (priority 3, no address space, so it faults on its first fetch)
+ * has its fault handled through the endpoint by `h` (priority 2), which also serves Calls from
+ * `c` (priority 1).
+ */
+const FAULTS: KernelScenario = {
+  objects: [{ name: 'ep', type: 'endpoint' }],
+  threads: [
+    { name: 'f', priority: 3, vspace: false, faultEndpoint: 1, caps: [{ slot: 1, object: 'ep', rights: 'WGP' }] },
+    { name: 'h', priority: 2, caps: [{ slot: 1, object: 'ep', rights: 'RW' }] },
+    { name: 'c', priority: 1, caps: [{ slot: 1, object: 'ep', rights: 'WGP' }] },
+  ],
+};
+
+/**
+ * The runs of FAULTS every test below starts from: `f` faults with no receiver (blockedOnSend
+ * with its fault); `h` receives it (`f` waits for the reply, `h` holds the right); `h` receives
+ * again and takes a Call from `c`, whose reply right replaces the one to `f` (MK-IPC-6); `h`
+ * replies to `c`.
+ */
+function faultRun(): { sending: MicrokernelSystem; waiting: MicrokernelSystem; dropped: MicrokernelSystem; replied: MicrokernelSystem } {
+  const booted = boot(FAULTS);
+  expect(running(booted)).toBe('f');
+  const sending = step(microkernel, booted, { kind: 'exec', cpu: 0 }).system;
+  expect(tcb(sending, 'f').state).toMatchObject({ kind: 'blockedOnSend', isCall: true });
+  expect(tcb(sending, 'f').fault).toMatchObject({ label: FAULT_LABEL.VM_FAULT });
+  const waiting = by(sending, 'h', SYSCALL.RECV, { 1: 1 }).system;
+  expect(tcb(waiting, 'f').state.kind).toBe('blockedOnReply');
+  expect(tcb(waiting, 'h').caller?.caller).toBe(idOf(waiting, 'f'));
+  let dropped = by(waiting, 'h', SYSCALL.RECV, { 1: 1 }).system;
+  dropped = by(dropped, 'c', SYSCALL.CALL, { 1: 1, 2: info(1) }).system;
+  expect(tcb(dropped, 'h').caller?.caller).toBe(idOf(dropped, 'c'));
+  const replied = by(dropped, 'h', SYSCALL.REPLY, { 2: info(0) }).system;
+  expect(tcb(replied, 'c').state.kind).toBe('running');
+  return { sending, waiting, dropped, replied };
+}
+
+describe('MK-INV-13 valid_reply_rights', () => {
+  it('MK-INV-13: holds through a Call and its reply, a fault and its handler, and a reply right replaced by a newer Call', () => {
+    const { sending, waiting, dropped, replied } = faultRun();
+    for (const sys of [sending, waiting, dropped, replied]) expectNone(sys);
+  });
+
+  it('MK-INV-13, MK-IPC-6: a caller whose reply right a newer Call replaced still waits, named by no right — as in seL4, where only suspending or destroying it frees it', () => {
+    const { dropped, replied } = faultRun();
+    for (const sys of [dropped, replied]) {
+      expect(tcb(sys, 'f').state.kind).toBe('blockedOnReply');
+      expect(threadsHoldingRightTo(sys, idOf(sys, 'f'))).toEqual([]);
+    }
+  });
+
+  it('MK-INV-13: fails when a reply right names a thread that is not waiting for a reply', () => {
+    const { replied } = faultRun();
+    expect(tcb(replied, 'h').caller).toBeNull();
+    expectOnly(withObject<Tcb>(replied, idOf(replied, 'h'), (t) => ({ ...t, caller: { caller: idOf(replied, 'c'), canGrant: false } })), 'valid_reply_rights', /holds a reply right to thread \d+, which is running/);
+    const sys = booted();
+    expectOnly(withObject<Tcb>(sys, idOf(sys, 'server'), (t) => ({ ...t, caller: { caller: idOf(sys, 'loner'), canGrant: false } })), 'valid_reply_rights', /which is (restart|running)/);
+  });
+
+  it('MK-INV-13: fails when two threads hold a reply right to one caller', () => {
+    const { waiting } = faultRun();
+    expectOnly(withObject<Tcb>(waiting, idOf(waiting, 'c'), (t) => ({ ...t, caller: { caller: idOf(waiting, 'f'), canGrant: false } })), 'valid_reply_rights', /both hold a reply right to thread \d+/);
+  });
+});
+
+/** The threads holding a reply right to `t`. */
+function threadsHoldingRightTo(sys: MicrokernelSystem, t: ObjId): ObjId[] {
+  return sys.state.objects.flatMap((o, id) => (o?.type === 'tcb' && o.caller?.caller === t ? [id] : []));
+}
+
+describe('MK-INV-14 valid_fault', () => {
+  const stray: FaultMessage = { label: FAULT_LABEL.USER_EXCEPTION, words: [0x100, 0] };
+
+  it('MK-INV-14: holds while a fault is sent, while its reply is awaited, and once the reply restarts the thread', () => {
+    const { sending, waiting, replied } = faultRun();
+    expect(tcb(waiting, 'f').fault).not.toBeNull();
+    const restarted = by(waiting, 'h', SYSCALL.REPLY, { 2: info(0) }).system;
+    expect(tcb(restarted, 'f').state.kind).toMatch(/restart|running/);
+    expect(tcb(restarted, 'f').fault).toBeNull();
+    for (const sys of [sending, waiting, replied, restarted]) expectNone(sys);
+  });
+
+  it('MK-INV-14: fails when a thread that is not in a fault\'s IPC stores a fault', () => {
+    const { replied } = faultRun();
+    expectOnly(withObject<Tcb>(replied, idOf(replied, 'c'), (t) => ({ ...t, fault: stray })), 'valid_fault', /stores a fault but is running/);
+    const sys = serverBlocked();
+    expectOnly(withObject<Tcb>(sys, idOf(sys, 'server'), (t) => ({ ...t, fault: stray })), 'valid_fault', /stores a fault but is blockedOnReceive/);
+  });
+
+  it('MK-INV-14: fails when a thread sending a fault has lost it, or sends another, or sends it as a message that cannot be replied to', () => {
+    const { sending } = faultRun();
+    const f = idOf(sending, 'f');
+    expectOnly(withObject<Tcb>(sending, f, (t) => ({ ...t, fault: null })), 'valid_fault', /fault message that is not its stored fault/);
+    expectOnly(withObject<Tcb>(sending, f, (t) => ({ ...t, fault: stray })), 'valid_fault', /fault message that is not its stored fault/);
+    const asSend = withObject<Tcb>(sending, f, (t) => (t.state.kind === 'blockedOnSend' ? { ...t, state: { ...t.state, isCall: false } } : t));
+    expectOnly(asSend, 'valid_fault', /not sent as a Call that can get a reply/);
   });
 });

@@ -7,9 +7,9 @@
  * right, the message registers, and a pending interrupt. The events are the system calls
  * the current thread can make on the two caps, a plain `exec` and a `tick`.
  *
- * Well-formed means: every kernel invariant holds (MK-INV-1..11). The universe edits the
- * kernel state directly, so it contains states no run from boot reaches (a CPU idle while a
- * thread is ready, a reply right to a thread that is not waiting for one...).
+ * Well-formed means: every kernel invariant holds (MK-INV-1..14). The universe edits the
+ * kernel state directly, so it contains states no run from boot reaches (a thread running
+ * while one of higher priority is ready...).
  *
  * @module
  */
