@@ -81,6 +81,15 @@ export function emulatedWrite(w: HvWorld, log: HvLog, d: DomId, vcpu: number, de
 }
 
 /**
+ * The machine's disk sector where a domain's command for `count` sectors from its own sector
+ * `sector` starts, or null when they are not all inside its allowance `storage` (HV-MEM-5).
+ */
+export function storageSector(storage: { readonly first: number; readonly count: number }, sector: number, count: number): number | null {
+  if (count < 1 || sector + count > storage.count) return null;
+  return storage.first + sector;
+}
+
+/**
  * Runs a command of domain `d`'s emulated block device on the machine's block device
  * (HV-DEV-1, HV-MEM-5): sectors are relative to the domain's storage allowance and must lie
  * in it; the DMA goes through the IOMMU with the domain's stage-2 table as its table, so it
@@ -92,10 +101,11 @@ function blockCommand(w: HvWorld, log: HvLog, d: DomId, v: VblkRegs, command: nu
   const done = (world: HvWorld, status: number) => updateDomain(world, d, { vblk: { ...v, status } });
   if (dev < 0) return done(w, BLOCK_STATUS.BAD_COMMAND);
   if (command !== BLOCK_CMD.READ && command !== BLOCK_CMD.WRITE) return done(w, BLOCK_STATUS.BAD_COMMAND);
-  if (v.count < 1 || v.sector + v.count > dom.storage.count) return done(w, BLOCK_STATUS.RANGE_ERROR);
+  const sector = storageSector(dom.storage, v.sector, v.count);
+  if (sector === null) return done(w, BLOCK_STATUS.RANGE_ERROR);
   let m = setIommuRoot(w.m, dev, dom.s2root);
   for (const [reg, value] of [
-    [BLOCK_REG.SECTOR, dom.storage.first + v.sector],
+    [BLOCK_REG.SECTOR, sector],
     [BLOCK_REG.ADDR, v.addr],
     [BLOCK_REG.COUNT, v.count],
     [BLOCK_REG.CMD, command],

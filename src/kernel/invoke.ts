@@ -260,7 +260,7 @@ function invokeCNode(w: World, log: Log, c: Call, cnode: ObjId): KResult<World> 
 }
 
 /** MK-CAP-6: Mint sets the badge of an unbadged endpoint or notification cap; a badge is never changed. */
-function withBadge(cap: Cap, badge: number): Cap {
+export function withBadge(cap: Cap, badge: number): Cap {
   if ((cap.type === 'endpoint' || cap.type === 'notification') && cap.badge === 0) return { ...cap, badge: badge & MAX_BADGE };
   return cap;
 }

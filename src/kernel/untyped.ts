@@ -9,7 +9,7 @@
 import { readWord, writeWord } from '../hw/index.ts';
 import { ERROR } from './abi.ts';
 import { err, insertCap, ok, slotContents, type KResult, type SlotRef } from './cspace.ts';
-import { ALL_RIGHTS, RIGHTS, type Cap, type Cte, type KernelObject, type KernelState, type ObjId } from './types.ts';
+import { ALL_RIGHTS, RIGHTS, type Cap, type Cte, type KernelObject, type KernelState, type ObjId, type Untyped } from './types.ts';
 import { assignAsid, freeAsidNumber } from './vspace.ts';
 import { addObject, getObject, setObject, type Log, type World } from './world.ts';
 
@@ -129,6 +129,17 @@ export function createObject(w: World, log: Log, kind: RetypeKind, base: number,
 }
 
 /**
+ * Where Retype puts `count` objects of 2^`bits` bytes in untyped `ut` (MK-OBJ-2): from the
+ * watermark rounded up to the object size, one after another; null if they do not fit.
+ */
+export function carve(ut: Untyped, bits: number, count: number): { start: number; end: number } | null {
+  const size = 2 ** bits;
+  const start = Math.ceil((ut.base + ut.watermark) / size) * size;
+  const end = start + count * size;
+  return end > ut.base + 2 ** ut.sizeBits ? null : { start, end };
+}
+
+/**
  * Untyped_Retype (MK-OBJ-2): `count` objects of `type` from the untyped cap in `from`, their
  * caps into the empty slots `dest`. A new TCB belongs to `domain`, the domain of the thread
  * that made it (MK-ISO-1; seL4 gives it the current domain).
@@ -145,10 +156,10 @@ export function retype(w: World, log: Log, from: SlotRef, type: number, userBits
   if (dest.length < 1 || dest.length > MAX_RETYPE_COUNT) return err(ERROR.RANGE_ERROR);
   if (ut.device && kind !== 'frame' && kind !== 'untyped') return err(ERROR.INVALID_ARGUMENT);
   if (dest.some((d) => slotContents(w.k, d) !== null)) return err(ERROR.DELETE_FIRST);
+  const place = carve(ut, bits, dest.length);
+  if (place === null) return err(ERROR.NOT_ENOUGH_MEMORY);
+  const { start, end } = place;
   const size = 2 ** bits;
-  const start = Math.ceil((ut.base + ut.watermark) / size) * size;
-  const end = start + dest.length * size;
-  if (end > ut.base + 2 ** ut.sizeBits) return err(ERROR.NOT_ENOUGH_MEMORY);
   if (kind === 'vspace' && countFreeAsids(w.k) < dest.length) return err(ERROR.NOT_ENOUGH_MEMORY);
   let world: World = { ...w, k: setObject(w.k, src.cap.obj, { ...ut, watermark: end - ut.base }) };
   dest.forEach((slot, i) => {

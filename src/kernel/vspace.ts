@@ -84,6 +84,15 @@ function checkVa(w: World, va: number): KResult<void> {
 }
 
 /**
+ * The leaf flags of a frame mapping (MK-VM-3): present and user-accessible; writable only if
+ * both the cap's rights have Write and the attributes ask for it; executable only if asked.
+ */
+export function frameEntryFlags(rights: number, attrs: number): number {
+  const writable = (attrs & MAP_ATTR.WRITE) !== 0 && (rights & RIGHTS.W) !== 0;
+  return PTE.P | PTE.U | (writable ? PTE.W : 0) | ((attrs & MAP_ATTR.EXECUTE) !== 0 ? PTE.X : 0);
+}
+
+/**
  * Maps frame `frame` at `va` in `vspace` (MK-VM-3): the tables down to the leaf must exist
  * (else FAILED_LOOKUP), the leaf entry must be empty (else DELETE_FIRST), and the page gets
  * U, W only if both the cap and the attributes allow it, X only if asked.
@@ -108,9 +117,7 @@ export function mapFrame(
   const word = entryWord(w, log, root, va, levels - 1);
   if (word === null) return err(ERROR.FAILED_LOOKUP);
   if ((readWord(w.m.memory, word) & PTE.P) !== 0) return err(ERROR.DELETE_FIRST);
-  const writable = (attrs & MAP_ATTR.WRITE) !== 0 && (frameCap.rights & RIGHTS.W) !== 0;
-  const flags = PTE.U | (writable ? PTE.W : 0) | ((attrs & MAP_ATTR.EXECUTE) !== 0 ? PTE.X : 0);
-  const world = writeEntry(w, log, word, pte(frame.base / w.m.geometry.pageBytes, flags | PTE.P));
+  const world = writeEntry(w, log, word, pte(frame.base / w.m.geometry.pageBytes, frameEntryFlags(frameCap.rights, attrs)));
   return ok({ w: world, cap: { ...frameCap, mapping: { vspace, va } } });
 }
 

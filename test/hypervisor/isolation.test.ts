@@ -435,9 +435,13 @@ function confidential(sharing: Sharing, stats?: { cases: number; compared: numbe
   };
 }
 
-/** A positive control: `property` must find a counterexample (no shrinking: only that it fails matters), and fail on a view. */
+/**
+ * A positive control: `property` must find a counterexample (no shrinking: only that it fails
+ * matters), and fail on a view. The seed is fixed: a control that fails only on lucky draws
+ * would make the suite flaky without making the property any weaker.
+ */
 function expectFails<T>(property: fc.IProperty<T>, numRuns: number): void {
-  const out = fc.check(property, { numRuns, endOnFailure: true });
+  const out = fc.check(property, { numRuns, endOnFailure: true, seed: 20261123 });
   expect(out.failed, 'the positive control found no counterexample').toBe(true);
   expect(String(out.errorInstance)).toMatch(/view differs/);
 }
