@@ -1,7 +1,7 @@
 /**
  * Operations a supervisor written as a pure function performs on the machine while it
- * handles a trap — what its handler code would do with MSR, TLBI and interrupt-controller
- * accesses (HW-SUP-1..3). Each is the same rule the instruction obeys, applied directly.
+ * handles a trap — what its handler code would do with a TLBI instruction. Each is the same
+ * rule the instruction obeys (HW-TLB-4), applied directly.
  *
  * @module
  */
@@ -10,7 +10,7 @@ import type { Machine } from './machine.ts';
 import { tlbiMatcher, tlbRemove, NO_VMID } from './tlb.ts';
 
 /**
- * TLBI from a supervisor (HW-SUP-1): removes the entries of `scope`/`operand` in the guest
+ * TLBI from a supervisor (HW-TLB-4): removes the entries of `scope`/`operand` in the guest
  * regime tagged `vmidTag` (NO_VMID when stage 2 is off), on CPU `cpu` or, with
  * `broadcast`, on every CPU — exactly as `tlbi[.is]` executed at EL1 (or EL2 with `atEl2`).
  */

@@ -1,5 +1,5 @@
 /**
- * Object invocations (MK-OP-1..6): a Call (or Send) on a capability to a kernel object other
+ * Object invocations (MK-ABI-3, MK-ABI-4): a Call (or Send) on a capability to a kernel object other
  * than an endpoint or notification. The label of the message info names the operation, the
  * message registers carry its arguments, r11 a second capability where one is needed; the
  * result comes back as a message whose label is the error code (MK-ABI-4).
@@ -70,7 +70,7 @@ function extraCap(w: World, c: Call): KResult<Cte> {
   return found.ok ? ok(found.value.cte) : err(found.error);
 }
 
-/** Performs the invocation `label` on the cap in `slot` for thread `t` (MK-OP-1). */
+/** Performs the invocation `label` on the cap in `slot` for thread `t` (MK-ABI-3). */
 export function invoke(w: World, log: Log, t: ObjId, slot: SlotRef, cte: Cte): World {
   const regs = getTcb(w.k, t).context.regs;
   const info = decodeInfo(regs[REG.INFO]!);
@@ -132,7 +132,7 @@ function invokeUntyped(w: World, log: Log, c: Call): KResult<World> {
   return retype(w, log, c.slot, type, bits, dest, getTcb(w.k, c.t).domain);
 }
 
-/** TCB invocations (MK-OP-2). A target running on another CPU is stopped first. */
+/** TCB invocations (MK-ABI-3, MK-OBJ-4, MK-OBJ-5). A target running on another CPU is stopped first. */
 function invokeTcb(w0: World, log: Log, c: Call, target: ObjId): World {
   const w = stopIfRunningElsewhere(w0, log, target);
   const a = c.args;
@@ -180,7 +180,7 @@ function invokeTcb(w0: World, log: Log, c: Call, target: ObjId): World {
   }
 }
 
-/** TCB_Configure(faultEp, cspace, vspace, cpu, domain): each NONE leaves that field (MK-OP-2). */
+/** TCB_Configure(faultEp, cspace, vspace, cpu, domain): each NONE leaves that field (MK-ABI-3). */
 function configure(w: World, c: Call, target: ObjId): KResult<World> {
   const [faultEp = NONE, cspaceCptr = NONE, vspaceCptr = NONE, cpu = NONE, domain = NONE] = c.args;
   const tcb = getTcb(w.k, target);
@@ -215,7 +215,7 @@ function configure(w: World, c: Call, target: ObjId): KResult<World> {
   );
 }
 
-/** CNode invocations (MK-OP-3). The source of Copy/Mint/Move is the CNode in r11 if the message carries a cap, else this one. */
+/** CNode invocations (MK-ABI-3, MK-CAP-4..9). The source of Copy/Mint/Move is the CNode in r11 if the message carries a cap, else this one. */
 function invokeCNode(w: World, log: Log, c: Call, cnode: ObjId): KResult<World> {
   const [a0 = 0, a1 = 0, a2 = 0, a3 = 0] = c.args;
   const here = slotIn(w.k, cnode, a0);
@@ -265,7 +265,7 @@ export function withBadge(cap: Cap, badge: number): Cap {
   return cap;
 }
 
-/** Frame_Map/Unmap and PageTable_Map/Unmap (MK-OP-4, MK-VM-3..6). */
+/** Frame_Map/Unmap and PageTable_Map/Unmap (MK-VM-3..6). */
 function invokeMapping(w: World, log: Log, c: Call): KResult<World> {
   const cap = c.cte.cap;
   const store = (world: World, next: Cap): World => ({ ...world, k: setSlot(world.k, c.slot.cnode, c.slot.index, { ...c.cte, cap: next }) });
